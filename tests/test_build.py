@@ -1,0 +1,209 @@
+"""The ORG/pakner repo folder: built from the real corpora, loaded with `datasets`."""
+
+import hashlib
+import http.server
+import io
+import re
+import tarfile
+import threading
+from collections import Counter
+from pathlib import Path
+
+import datasets
+import pyarrow as pa
+import pytest
+
+from hubkit import corpora
+from hubkit.build import ALL_CORPORA, build_pakner
+from hubkit.cli import main
+from hubkit.labels import LABELS
+
+
+@pytest.fixture(scope="module")
+def built(real_data_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pakner")
+    summary = build_pakner(real_data_dir, out, progress=False)
+    return out, summary
+
+
+def test_paper_split_sizes_and_features(built):
+    out, _ = built
+    shahmukhi = datasets.load_dataset(str(out), "shahmukhi")
+    assert {s: len(d) for s, d in shahmukhi.items()} == {"train": 12192, "validation": 1220, "test": 5821}
+    pashto = datasets.load_dataset(str(out), "pashto")
+    assert [len(pashto[s]) for s in ("train", "validation", "test", "test_reviewed")] == [100, 100, 100, 105]
+    feature = shahmukhi["train"].features["ner_tags"]
+    assert isinstance(feature.feature, datasets.ClassLabel) and feature.feature.names == LABELS
+    assert shahmukhi["train"].column_names == ["id", "tokens", "ner_tags", "lang", "source"]
+    everything = datasets.load_dataset(str(out), "all")
+    assert set(everything["test"]["lang"]) == {"urdu", "shahmukhi", "sindhi", "pashto"}
+    assert len(everything["train"]) == 20000 + 12192 + len(datasets.load_dataset(str(out), "sindhi")["train"]) + 100
+
+
+def _arrow_rows(path):
+    with pa.ipc.open_stream(path) as stream:
+        table = stream.read_all()
+    return table.column("tokens").to_pylist(), table.column("ner_tags").to_pylist()
+
+
+def _published_rows(out, config):
+    dd = datasets.load_dataset(str(out), config)
+    return {row["id"]: row for split in dd.values() for row in split}
+
+
+@pytest.mark.parametrize("name", [n for n in ALL_CORPORA if corpora.REGISTRY[n].format == "arrow"])
+def test_arrow_corpora_are_upstream_byte_for_byte(built, real_data_dir, name):
+    """Every upstream row reaches exactly one split, tokens identical, tags identical but for counted repairs."""
+    out, summary = built
+    corpus = corpora.REGISTRY[name]
+    config = next(lang for lang, c in corpora.PRIMARY.items() if c == name) if name in corpora.PRIMARY.values() else name
+    published = _published_rows(out, config)
+    n_upstream = 0
+    changed_tags = 0
+    for split, ufile in corpus.files.items():
+        tokens, tags = _arrow_rows(real_data_dir / ufile.local)
+        n_upstream += len(tokens)
+        for i, (toks, ids) in enumerate(zip(tokens, tags)):
+            row = published[f"{name}/{split}/{i}"]
+            assert row["tokens"] == toks
+            changed_tags += sum(a != b for a, b in zip(row["ner_tags"], ids))
+    assert len(published) == n_upstream
+    assert changed_tags == summary["repairs"][name]["orphan_i_repaired"]
+
+
+def _raw_entities(path: Path, encoding: str) -> tuple[int, Counter]:
+    """Tokens and entity counts of a token-per-line file, read independently of hubkit."""
+    text = path.read_bytes().decode(encoding).lstrip("\ufeff")
+    n_tokens, counts, prev = 0, Counter(), None
+    for line in text.splitlines():
+        if not line.strip():
+            prev = None
+            continue
+        tag = line.split("\t")[-1].strip()
+        n_tokens += 1
+        etype = {"PERSON": "PER", "LOCATION": "LOC", "ORGANIZATION": "ORG"}.get(tag, tag[2:] if tag[1:2] == "-" else None)
+        if etype in ("PER", "LOC", "ORG") and (tag.startswith("B-") or prev != etype):
+            counts[etype] += 1
+        prev = etype
+    return n_tokens, counts
+
+
+@pytest.mark.parametrize("name", ["urdu-ijcnlp2008", "urdu-jahangir", "shahmukhi-ner"])
+def test_text_corpora_keep_every_token_and_entity(built, real_data_dir, name):
+    out, _ = built
+    published = _published_rows(out, name)
+    corpus = corpora.REGISTRY[name]
+    n_tokens, counts = 0, Counter()
+    for ufile in corpus.files.values():
+        t, c = _raw_entities(real_data_dir / ufile.local, "utf-8")
+        n_tokens += t
+        counts += c
+    ours = Counter()
+    for row in published.values():
+        for tag in row["ner_tags"]:
+            if LABELS[tag].startswith("B-"):
+                ours[LABELS[tag][2:]] += 1
+    assert sum(len(r["tokens"]) for r in published.values()) == n_tokens
+    assert ours == counts
+
+
+def test_uner_tokens_are_the_upstream_words(built, real_data_dir):
+    out, summary = built
+    published = _published_rows(out, "urdu-uner")
+    text = (real_data_dir / "urdu/uner/uner.txt").read_bytes().decode("utf-16").replace("\r\n", "\n")
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        words = re.sub(r"</?[A-Z]+>|/<[A-Z]+>|\ufeff", " ", line).split()
+        assert published[f"urdu-uner/all/L{number}"]["tokens"] == words
+    assert len(published) == 1637
+    opening = Counter(re.findall(r"<(PERSON|LOCATION|ORGANIZATION)>", text))
+    ours = Counter(LABELS[t][2:] for r in published.values() for t in r["ner_tags"] if LABELS[t].startswith("B-"))
+    malformed_closings = Counter(re.findall(r"/<(PERSON|LOCATION|ORGANIZATION)>", text))
+    # every opening tag is one entity, except the `/<TYPE>` closings the regex also matches
+    assert {k[:3]: v for k, v in (opening - malformed_closings).items()} == ours
+
+
+def test_carving_never_touches_test_and_is_disjoint(built):
+    out, _ = built
+    sindhi = datasets.load_dataset(str(out), "sindhi")
+    assert all(i.startswith("sindhi-siner/test_1k/") for i in sindhi["test"]["id"])
+    train, val = set(sindhi["train"]["id"]), set(sindhi["validation"]["id"])
+    assert not train & val and len(train | val) == 2611
+
+
+def test_build_is_deterministic(real_data_dir, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        build_pakner(real_data_dir, out, corpus_names=["pashto-wikiann", "urdu-uner"], progress=False)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files and files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_card_declares_configs_and_stats(built):
+    out, _ = built
+    card = (out / "README.md").read_text(encoding="utf-8")
+    for config in ("urdu", "shahmukhi", "sindhi", "pashto", "all"):
+        assert f"config_name: {config}\n" in card
+    assert "| shahmukhi | train | 12,192 | 215,218 |" in card
+    assert "language:\n- pnb\n- ps\n- sd\n- ur\n" in card
+    assert "carved with seed 42" in card and "orphan_i_repaired" in card
+
+
+def test_modified_local_copy_is_refused(real_data_dir, tmp_path):
+    copy = tmp_path / "pashto" / "wikiann"
+    copy.mkdir(parents=True)
+    for split in ("train", "validation", "test", "test_reviewed"):
+        copy.joinpath(f"{split}.arrow").write_bytes((real_data_dir / f"pashto/wikiann/{split}.arrow").read_bytes())
+    tokens, tags = _arrow_rows(copy / "train.arrow")
+    tokens[0][0] = tokens[0][0] + "x"
+    table = pa.table({"tokens": tokens, "ner_tags": tags})
+    with pa.ipc.new_stream(copy / "train.arrow", table.schema) as writer:
+        writer.write_table(table)
+    with pytest.raises(corpora.DataError, match=r"train\.arrow: sha256 .* differs from the pinned upstream"):
+        corpora.load_corpus("pashto-wikiann", tmp_path)
+
+
+def test_cli_reports_bad_file_with_line(tmp_path, capsys):
+    data = tmp_path / "data"
+    (data / "urdu" / "jahangir").mkdir(parents=True)
+    (data / "urdu" / "jahangir" / "jahangir.txt").write_text("x\tPERSON\n", encoding="utf-8")
+    assert main(["build", "--data-dir", str(data), "--out", str(tmp_path / "o"), "--corpora", "urdu-jahangir"]) == 1
+    assert "sha256" in capsys.readouterr().err
+
+
+def test_download_from_pinned_upstream_over_http(tmp_path, monkeypatch):
+    """Without a data dir the file is fetched (here from a server on 127.0.0.1), unpacked and checked."""
+    payload = "عمران\tPERSON\n".encode()
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:xz") as tar:
+        info = tarfile.TarInfo("jahangir.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    served = {"/o/r/abc/ner/jahangir.tar.xz": archive.getvalue()}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = served.get(self.path)
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(corpora, "UPSTREAM_URL", f"http://127.0.0.1:{server.server_port}")
+        good = corpora.UpstreamFile("urdu/jahangir/jahangir.txt", "o/r", "abc", "ner/jahangir.tar.xz",
+                                    hashlib.sha256(payload).hexdigest(), member="jahangir.txt")
+        path = corpora.locate(good, None, cache_dir=tmp_path)
+        assert path.read_bytes() == payload
+        bad = corpora.UpstreamFile("urdu/x.txt", "o/r", "abc", "ner/jahangir.tar.xz", "0" * 64, member="jahangir.txt")
+        with pytest.raises(corpora.DataError, match="differs from the pinned upstream"):
+            corpora.locate(bad, None, cache_dir=tmp_path)
+    finally:
+        server.shutdown()
