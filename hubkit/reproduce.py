@@ -1,0 +1,402 @@
+"""`hubkit reproduce CONFIG`: the paper's experiments as a grid, with results users can trust.
+
+A config (YAML, see `experiments/`) names the model, languages, training-data settings, modes
+(monolingual, multilingual) and seeds. The runner builds what the grid needs once and caches it
+under `<out>/cache` (the `pakner` folder, the ranking model, the `pakner-aug` folder, the
+authors' reference sets as dataset folders), trains one model per cell and seed with
+`hubkit.train` (skipping cells whose `results.json` exists), and writes `RESULTS.md` with
+mean and standard deviation of test F1 over seeds, per type, plots, and the paper's figures
+beside ours. A difference smaller than the seeds' spread is called a tie.
+
+Settings: `original` (ORG/pakner), `random` (pakner-aug `train_random`), `cluster-x1`,
+`cluster-x2`, `cluster-all-correct` (pakner-aug policies), `reference` (the training set the
+paper's authors released, where there is one; their test split is never used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+SETTINGS = ("original", "random", "cluster-x1", "cluster-x2", "cluster-all-correct", "reference")
+MODES = ("mono", "multi")
+LANGUAGES = ("urdu", "shahmukhi", "sindhi", "pashto")
+# The authors' released augmented training sets (../shared/data/reference-augmented): they hold
+# the original split plus their augmented copies. 0-token rows (their "noise" copies of
+# entity-only sentences) are dropped.
+REFERENCE_SETS = {
+    "pashto": "reference-augmented/pashto-cluster-cross/train_aug_x1.arrow",
+    "shahmukhi": "reference-augmented/shahmukhi-cross/train_no_empty_aug_x1.arrow",
+    "urdu": "reference-augmented/urdu-cross-rand/train_aug_x1.arrow",
+}
+# Reported by Ehsan & Solorio (2025), test F1, for the table's reference column.
+PAPER = {
+    "shahmukhi": "88.06 (best, with augmentation)",
+    "pashto": "88.29 (best, with augmentation)",
+    "note": "augmentation +2 to +5 F1; causal LLMs (LLaMA-3-8B, Mistral-7B) under 50 F1; "
+            "models: Glot500-base and XLM-RoBERTa-large",
+}
+_POLICY = {"original": None, "random": "random", "cluster-x1": None, "cluster-x2": "x2",
+           "cluster-all-correct": "all_correct", "reference": None}
+
+
+@dataclass
+class GridConfig:
+    name: str
+    model: str = "e5-small"
+    seeds: list[int] = field(default_factory=lambda: [1, 2, 3])
+    languages: list[str] = field(default_factory=lambda: list(LANGUAGES))
+    settings: list[str] = field(default_factory=lambda: list(SETTINGS))
+    modes: list[str] = field(default_factory=lambda: ["mono"])
+    train: dict = field(default_factory=dict)  # hubkit.train options (epochs, batch size, ...)
+    max_train_samples: dict = field(default_factory=dict)  # per language; null = all
+    max_eval_samples: int | None = None
+    ranker: dict = field(default_factory=lambda: {"max_train_samples": 2000, "num_train_epochs": 1})
+    augment: dict = field(default_factory=dict)  # hubkit.build_aug options (n_candidates, k, ...)
+    budget_note: str = ""
+
+    @classmethod
+    def load(cls, path: str | Path) -> "GridConfig":
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}")
+        cfg = cls(**{"name": Path(path).stem, **data})
+        for key, allowed, values in (("settings", SETTINGS, cfg.settings), ("modes", MODES, cfg.modes),
+                                     ("languages", LANGUAGES, cfg.languages)):
+            bad = [v for v in values if v not in allowed]
+            if bad:
+                raise ValueError(f"{path}: {key} {bad} not in {list(allowed)}")
+        return cfg
+
+
+@dataclass(frozen=True)
+class Run:
+    setting: str
+    mode: str
+    languages: tuple[str, ...]
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.setting}__{self.mode}__{'+'.join(self.languages)}__seed{self.seed}"
+
+
+def plan(cfg: GridConfig) -> list[Run]:
+    """Every (setting, mode, languages, seed) of the grid; reference only where a set exists."""
+    runs = []
+    for setting in cfg.settings:
+        for mode in cfg.modes:
+            groups = [(lang,) for lang in cfg.languages] if mode == "mono" else [tuple(cfg.languages)]
+            for langs in groups:
+                if setting == "reference" and not all(lang in REFERENCE_SETS for lang in langs):
+                    continue
+                runs.extend(Run(setting, mode, langs, seed) for seed in cfg.seeds)
+    return runs
+
+
+# ------------------------------------------------------------------ data the grid needs
+
+def prepare_reference(data_dir: Path, pakner: Path, out: Path, languages) -> Path:
+    """A dataset folder whose `train` is the authors' set and validation/test are pakner's."""
+    import datasets
+
+    from hubkit import dataset_repo
+    from hubkit.corpora import features
+    from hubkit.readers import ReadReport, read_arrow
+    from hubkit.labels import tags_to_ids
+
+    if (out / "README.md").is_file():
+        return out
+    configs = {}
+    for lang in languages:
+        if lang not in REFERENCE_SETS:
+            continue
+        report = ReadReport()
+        path = data_dir / REFERENCE_SETS[lang]
+        rows = list(read_arrow(path, report, strict=False))  # 0-token rows are skipped and counted
+        train = datasets.Dataset.from_dict({
+            "id": [f"reference/{lang}/{s.id}" for s in rows], "tokens": [s.tokens for s in rows],
+            "ner_tags": [tags_to_ids(s.tags) for s in rows], "lang": [lang] * len(rows),
+            "source": [f"reference:{REFERENCE_SETS[lang]}"] * len(rows)}, features=features())
+        base = datasets.load_dataset(str(pakner), lang)
+        configs[lang] = {"train": train, **{s: ds for s, ds in base.items() if s != "train"}}
+        print(f"reference {lang}: {len(rows)} rows kept, {len(report.skipped)} skipped (0-token or malformed)")
+    for name, splits in configs.items():
+        dataset_repo.write_config(out, name, splits)
+    dataset_repo.write_card(out, dataset_repo.card_yaml(configs, {"license": "other"}),
+                            "# Reference augmented training sets of Ehsan & Solorio (2025)\n\nFor comparison only.")
+    return out
+
+
+def _train(output_dir: Path, model: str, dataset: Path, languages, seed: int, options: dict,
+           policy: str | None = None, max_train_samples: int | None = None, max_eval_samples: int | None = None,
+           cache_dir: Path | None = None) -> dict:
+    from hubkit.train import DataArguments, ModelArguments, TrainArguments, run
+
+    results_file = output_dir / "results.json"
+    if results_file.is_file():
+        return json.loads(results_file.read_text())
+    train_keys = set(TrainArguments.__dataclass_fields__)
+    data_keys = set(DataArguments.__dataclass_fields__)
+    model_args = ModelArguments(model_name_or_path=model, cache_dir=str(cache_dir) if cache_dir else None)
+    data_args = DataArguments(dataset=str(dataset), languages=list(languages), policy=policy,
+                              max_train_samples=max_train_samples, max_eval_samples=max_eval_samples,
+                              **{k: v for k, v in options.items() if k in data_keys})
+    train_args = TrainArguments(output_dir=str(output_dir), seed=seed,
+                                **{k: v for k, v in options.items() if k in train_keys})
+    return run(model_args, data_args, train_args)
+
+
+def subset_pakner(pakner: Path, out: Path, sizes: dict, languages, seed: int = 0) -> Path:
+    """A copy of `pakner` whose train splits hold a fixed subset (seeded sample, upstream order kept).
+
+    Every setting of a budgeted grid starts from the same original sentences: the augmented
+    data is made from this subset, so `original` and `cluster-x1` differ only by augmentation.
+    """
+    import random
+
+    import datasets
+
+    from hubkit import dataset_repo
+
+    if (out / "README.md").is_file():
+        return out
+    configs = {}
+    for lang in languages:
+        dd = datasets.load_dataset(str(pakner), lang)
+        n = sizes.get(lang)
+        train = dd["train"]
+        if n is not None and n < len(train):
+            train = train.select(sorted(random.Random(seed).sample(range(len(train)), n)))
+        configs[lang] = {"train": train, **{s: ds for s, ds in dd.items() if s != "train"}}
+    for name, splits in configs.items():
+        dataset_repo.write_config(out, name, splits)
+    dataset_repo.write_card(out, dataset_repo.card_yaml(configs, {"license": "other"}),
+                            f"# pakner, training subsets {sizes} (seed {seed})")
+    return out
+
+
+def _reference_size(aug: Path | None, lang: str) -> int | None:
+    """Rows of our `cluster-x1` training set, so a budgeted reference run trains on as many."""
+    if aug is None or not (aug / lang).is_dir():
+        return None
+    import datasets
+
+    return len(datasets.load_dataset(str(aug), lang, split="train"))
+
+
+def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False) -> list[dict]:
+    from hubkit.build import build_pakner
+    from hubkit.build_aug import build_pakner_aug
+
+    cache = out / "cache"
+    runs = plan(cfg)
+    print(f"grid {cfg.name}: {len(runs)} training runs")
+    if only_plan:
+        for r in runs:
+            print(" ", r.name)
+        return []
+    pakner = cache / "pakner"
+    if not (pakner / "README.md").is_file():
+        build_pakner(data_dir, pakner, corpus_names=None, progress=False)
+    if any(v is not None for v in cfg.max_train_samples.values()):
+        pakner = subset_pakner(pakner, cache / "pakner-subset", cfg.max_train_samples, cfg.languages)
+    needs_aug = any(r.setting not in ("original", "reference") for r in runs)
+    aug = cache / "pakner-aug"
+    if needs_aug and not (aug / "README.md").is_file():
+        ranker_dir = cache / "ranker"
+        _train(ranker_dir, cfg.model, pakner, cfg.languages, cfg.seeds[0],
+               {**cfg.train, **{k: v for k, v in cfg.ranker.items() if k != "max_train_samples"}},
+               max_train_samples=cfg.ranker.get("max_train_samples"), max_eval_samples=cfg.max_eval_samples,
+               cache_dir=cache / "models")
+        build_pakner_aug(pakner, aug, model=str(ranker_dir), languages=cfg.languages,
+                         cache_dir=cache / "vectors", report_dir=out / "clusters",
+                         with_random="random" in cfg.settings, **cfg.augment)
+    reference = None
+    if "reference" in cfg.settings:
+        reference = prepare_reference(data_dir, pakner, cache / "reference", cfg.languages)
+    records = []
+    for i, r in enumerate(runs, 1):
+        dataset = {"original": pakner, "reference": reference}.get(r.setting, aug)
+        limit = None
+        if r.setting == "reference" and any(cfg.max_train_samples.get(lang) for lang in r.languages):
+            sizes = [_reference_size(aug if needs_aug else None, lang) for lang in r.languages]
+            limit = None if None in sizes else sum(sizes)
+        start = time.perf_counter()
+        print(f"[{i}/{len(runs)}] {r.name}", flush=True)
+        res = _train(out / "runs" / r.name, cfg.model, dataset, r.languages, r.seed, cfg.train,
+                     policy=_POLICY[r.setting], max_train_samples=limit,
+                     max_eval_samples=cfg.max_eval_samples, cache_dir=cache / "models")
+        records.append({"run": r, "results": res, "seconds": time.perf_counter() - start})
+    return records
+
+
+# ------------------------------------------------------------------ the table
+
+def _f1(res: dict, lang: str, etype: str | None = None) -> float | None:
+    test = res["test"]
+    sub = test.get("per_language", {}).get(lang, test if len(test.get("per_language", {})) <= 1 else None)
+    if sub is None:
+        return None
+    m = sub["overall"] if etype is None else sub["per_type"].get(etype)
+    return None if m is None else 100 * m["f1"]
+
+
+def aggregate(records: list[dict]) -> dict:
+    """{(lang, setting, mode): {"f1": [..per seed..], "PER": [...], ...}}"""
+    cells: dict = {}
+    for rec in records:
+        r = rec["run"]
+        for lang in r.languages:
+            cell = cells.setdefault((lang, r.setting, r.mode), {"f1": [], "PER": [], "LOC": [], "ORG": []})
+            cell["f1"].append(_f1(rec["results"], lang))
+            for etype in ("PER", "LOC", "ORG"):
+                value = _f1(rec["results"], lang, etype)
+                if value is not None:
+                    cell[etype].append(value)
+    return cells
+
+
+def _ms(values: list[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def conclusions(cells: dict) -> list[str]:
+    """Each augmented setting against `original`, same language and mode: better, worse or a tie."""
+    lines = []
+    for (lang, setting, mode), cell in sorted(cells.items()):
+        base = cells.get((lang, "original", mode))
+        if setting == "original" or base is None:
+            continue
+        (m, s), (bm, bs) = _ms(cell["f1"]), _ms(base["f1"])
+        diff = m - bm
+        spread = max(s, bs)
+        if len(cell["f1"]) < 2 or len(base["f1"]) < 2:
+            verdict = "one seed only: no conclusion"
+        elif abs(diff) <= spread:
+            verdict = f"tie (difference {diff:+.2f} within the seeds' spread {spread:.2f})"
+        else:
+            verdict = f"{'better' if diff > 0 else 'worse'} by {abs(diff):.2f} F1 (spread {spread:.2f})"
+        lines.append(f"- {lang}, {mode}: {setting} vs original: {verdict}")
+    return lines
+
+
+def plot(cells: dict, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    langs = sorted({k[0] for k in cells}, key=LANGUAGES.index)
+    series = sorted({(k[1], k[2]) for k in cells}, key=lambda sm: (SETTINGS.index(sm[0]), sm[1]))
+    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(langs) * max(1, len(series)) / 3), 4))
+    width = 0.8 / max(1, len(series))
+    for j, (setting, mode) in enumerate(series):
+        xs, means, stds = [], [], []
+        for i, lang in enumerate(langs):
+            cell = cells.get((lang, setting, mode))
+            if cell and cell["f1"]:
+                m, s = _ms(cell["f1"])
+                xs.append(i + j * width)
+                means.append(m)
+                stds.append(s)
+        ax.bar(xs, means, width, yerr=stds, capsize=3, label=f"{setting} ({mode})")
+    ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(langs))], langs)
+    ax.set_ylabel("test F1 (mean ± std over seeds)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str) -> Path:
+    cells = aggregate(records)
+    png = plot(cells, out / "f1.png") if cells else None
+    rows = ["| language | setting | mode | seeds | F1 | PER | LOC | ORG |", "|---|---|---|---|---|---|---|---|"]
+    for (lang, setting, mode), cell in sorted(cells.items(), key=lambda kv: (LANGUAGES.index(kv[0][0]),
+                                                                           SETTINGS.index(kv[0][1]), kv[0][2])):
+        def fmt(values):
+            if not values:
+                return "-"
+            m, s = _ms(values)
+            return f"{m:.2f} ± {s:.2f}"
+        rows.append(f"| {lang} | {setting} | {mode} | {len(cell['f1'])} | {fmt(cell['f1'])} | {fmt(cell['PER'])} "
+                    f"| {fmt(cell['LOC'])} | {fmt(cell['ORG'])} |")
+    setups = {rec["run"].languages: rec["results"].get("setup", {}) for rec in records}
+    sizes = "\n".join(f"- {'+'.join(k)}: {v.get('train_sentences')} training sentences (setting varies), "
+                      f"{v.get('num_train_epochs')} epochs, batch {v.get('per_device_train_batch_size')}"
+                      for k, v in list(setups.items())[:8])
+    minutes = sum(rec["seconds"] for rec in records) / 60
+    text = f"""# Results: grid `{cfg.name}`
+
+Command: `{command}`
+Machine: {platform.machine()}, {platform.processor() or platform.system()}, device `{next(iter(setups.values()), {}).get('device', '?')}`;
+{len(records)} runs, {minutes:.0f} minutes of training and evaluation.
+Model: `{cfg.model}`. Budget: {cfg.budget_note or 'see the config'}.
+
+Test F1 (entity level, seqeval strict IOB2, word level), mean ± standard deviation over seeds.
+Pashto is scored on the WikiANN test split; Sindhi and MK-PUCIT are partial here (train and
+validation carved from the released validation file, test = the released `test_1k`).
+
+{chr(10).join(rows)}
+
+{f'![F1 per language and setting]({png.name})' if png else ''}
+
+## What the numbers say
+{chr(10).join(conclusions(cells)) or '- nothing to compare yet'}
+
+## Reference: Ehsan & Solorio (2025)
+- Shahmukhi: {PAPER['shahmukhi']}; Pashto: {PAPER['pashto']}.
+- {PAPER['note']}.
+Their models are far larger than ours and were trained on full data on a GPU; our CPU budget
+trains a small model on subsets, so the absolute numbers are not comparable, only the
+direction of the differences between settings.
+
+## Training sizes
+{sizes}
+"""
+    path = out / "RESULTS.md"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser(
+        "reproduce", help="run the paper's experiment grid and write RESULTS.md",
+        description="Run a grid of experiments (languages x training data x mono/multilingual x seeds) from a "
+                    "YAML config in experiments/, caching what it can, and write RESULTS.md with mean and "
+                    "standard deviation over seeds, plots, and the paper's figures beside ours.")
+    p.add_argument("config", type=Path, help="grid config, e.g. experiments/cpu.yaml")
+    p.add_argument("--out", type=Path, default=None,
+                   help="results folder (default: results/<config name>); runs/ and cache/ inside are not for git")
+    p.add_argument("--data-dir", type=Path, default=None, help="corpora folder (default: $PAKNER_DATA_DIR)")
+    p.add_argument("--plan", action="store_true", help="list the runs and stop")
+    p.set_defaults(func=_run_cli)
+
+
+def _run_cli(args) -> int:
+    import sys
+
+    from hubkit.corpora import default_data_dir
+
+    cfg = GridConfig.load(args.config)
+    data_dir = args.data_dir or default_data_dir()
+    if data_dir is None and not args.plan:
+        raise ValueError("no corpora: pass --data-dir or set PAKNER_DATA_DIR")
+    out = args.out or Path("results") / cfg.name
+    out.mkdir(parents=True, exist_ok=True)
+    records = run_grid(cfg, out, Path(data_dir) if data_dir else Path("."), only_plan=args.plan)
+    if records:
+        path = write_results(cfg, records, out, "hubkit " + " ".join(sys.argv[1:]))
+        print(f"wrote {path}")
+    return 0
