@@ -10,6 +10,7 @@ import sys
 # `hubkit --help` and `hubkit build` stay fast and never import torch.
 VERB_MODULES = {
     "build": ("hubkit.build", "build the ORG/pakner dataset repo folder from the upstream corpora"),
+    "augment": ("hubkit.augment", "cluster-based cross-lingual augmentation of the training splits (the paper's method)"),
     "build-aug": ("hubkit.build_aug", "build the ORG/pakner-aug dataset repo folder (pakner + ranked augmented rows)"),
     "train": ("hubkit.train", "fine-tune a masked encoder for NER (the same as `accelerate launch hubkit/train.py`)"),
     "evaluate": ("hubkit.evaluate", "score a token-classification model per language and type on any split"),

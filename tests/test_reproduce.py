@@ -1,0 +1,67 @@
+"""The experiment runner: its plan, its verdicts, and the smallest real slice end to end."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hubkit import reproduce
+from hubkit.reproduce import GridConfig, Run, conclusions, plan
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_plan_covers_the_grid_and_reference_only_where_released():
+    cfg = GridConfig(name="t", seeds=[1, 2], languages=["sindhi", "pashto"], settings=["original", "reference"],
+                     modes=["mono", "multi"])
+    runs = plan(cfg)
+    names = {r.name for r in runs}
+    assert "original__mono__sindhi__seed1" in names and "original__multi__sindhi+pashto__seed2" in names
+    assert "reference__mono__pashto__seed1" in names
+    assert not any(r.setting == "reference" and "sindhi" in r.languages for r in runs)  # no Sindhi reference set
+    assert len(runs) == 2 * (2 + 1) + 2 * 1  # original: 2 mono + 1 multi; reference: pashto mono
+
+
+def test_configs_shipped_are_valid():
+    for path in (REPO / "experiments").glob("*.yaml"):
+        cfg = GridConfig.load(path)
+        assert plan(cfg), path
+
+
+def test_unknown_key_is_refused(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("model: tiny\nsettngs: [original]\n")
+    with pytest.raises(ValueError, match="unknown key"):
+        GridConfig.load(path)
+
+
+def _cell(values):
+    return {"f1": values, "PER": [], "LOC": [], "ORG": [], "reviewed": []}
+
+
+def test_a_difference_inside_the_seeds_spread_is_a_tie():
+    cells = {("pashto", "original", "mono"): _cell([50.0, 52.0, 54.0]),
+             ("pashto", "cluster-x1", "mono"): _cell([51.0, 53.0, 55.0]),  # +1, spread 2: tie
+             ("pashto", "random", "mono"): _cell([60.0, 60.5, 61.0])}      # +8.5: better
+    verdicts = "\n".join(conclusions(cells))
+    assert "cluster-x1 vs original: tie" in verdicts
+    assert "random vs original: better by 8.50" in verdicts
+
+
+def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
+    """The CI slice: tiny model, Pashto, original / cluster-x1 / reference, one seed, a few steps."""
+    cfg = GridConfig.load(REPO / "experiments" / "smoke.yaml")
+    records = reproduce.run_grid(cfg, tmp_path, real_data_dir)
+    assert [r["run"].setting for r in records] == ["original", "cluster-x1", "reference"]
+    results_md = reproduce.write_results(cfg, records, tmp_path, "hubkit reproduce experiments/smoke.yaml")
+    text = results_md.read_text()
+    for setting in ("original", "cluster-x1", "reference"):
+        assert f"| pashto | {setting} | mono | 1 |" in text
+    assert (tmp_path / "f1.png").stat().st_size > 1000
+    aug_train = json.loads((tmp_path / "runs" / "cluster-x1__mono__pashto__seed1" / "results.json").read_text())
+    orig_train = json.loads((tmp_path / "runs" / "original__mono__pashto__seed1" / "results.json").read_text())
+    assert aug_train["setup"]["train_sentences"] > orig_train["setup"]["train_sentences"] == 100
+    assert "test_reviewed" in records[0]["results"]
+    # cached: a second run trains nothing new
+    again = reproduce.run_grid(cfg, tmp_path, real_data_dir)
+    assert [r["results"]["setup"] for r in again] == [r["results"]["setup"] for r in records]
