@@ -150,6 +150,16 @@ def generate_candidates(ds, lang: str, pools: Pools, n: int = 5, seed: int = 0, 
 
 # ---------------------------------------------------------------- output
 
+def replacements_feature():
+    """One row's replacements: old and new words, word index in the original, cluster, source language."""
+    import datasets
+
+    return datasets.List({
+        "old": datasets.List(datasets.Value("string")), "new": datasets.List(datasets.Value("string")),
+        "start": datasets.Value("int32"), "cluster": datasets.Value("string"),
+        "source_lang": datasets.Value("string")})
+
+
 def output_features():
     import datasets
 
@@ -160,10 +170,7 @@ def output_features():
         "lang": datasets.Value("string"),
         "orig_id": datasets.Value("string"),
         "mode": datasets.Value("string"),
-        "replacements": datasets.List({
-            "old": datasets.List(datasets.Value("string")), "new": datasets.List(datasets.Value("string")),
-            "start": datasets.Value("int32"), "cluster": datasets.Value("string"),
-            "source_lang": datasets.Value("string")}),
+        "replacements": replacements_feature(),
         "rank_score": datasets.Value("float32"),
         "policy": datasets.Value("string"),
     })

@@ -27,17 +27,14 @@ POLICY_SPLITS = {"x1": "train", "x2": "train_x2", "all-correct": "train_all_corr
 def aug_features():
     import datasets
 
+    from hubkit.augment import replacements_feature
     from hubkit.corpora import features
 
-    base = features()
     return datasets.Features({
-        **base,
+        **features(),
         "orig_id": datasets.Value("string"),
         "mode": datasets.Value("string"),
-        "replacements": datasets.List({
-            "old": datasets.List(datasets.Value("string")), "new": datasets.List(datasets.Value("string")),
-            "start": datasets.Value("int32"), "cluster": datasets.Value("string"),
-            "source_lang": datasets.Value("string")}),
+        "replacements": replacements_feature(),
         "rank_score": datasets.Value("float32"),
     })
 
