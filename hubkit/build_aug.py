@@ -64,9 +64,14 @@ def select_rows(rows, policy: str):
 
 def build_pakner_aug(pakner: str | Path, out: str | Path, *, model=None, languages=None, n_candidates: int = 5,
                      seed: int = 0, k: int | None = None, align_threshold: float = 0.5, with_random: bool = True,
+                     feeders: list[str] | None = None,
                      cache_dir=None, report_dir=None, batch_size: int = 64, org: str = "ORG",
                      progress: bool = True) -> dict:
-    """Augment the train splits of a built `pakner` folder and write the `pakner-aug` folder; return a summary."""
+    """Augment the train splits of a built `pakner` folder and write the `pakner-aug` folder; return a summary.
+
+    `feeders`: languages whose entities feed the clusters but which get no config of their own
+    (e.g. `languages=["pashto"], feeders=["urdu"]`: Urdu names for Pashto, as in the paper).
+    """
     import datasets
 
     from hubkit.augment import run_augmentation
@@ -76,6 +81,9 @@ def build_pakner_aug(pakner: str | Path, out: str | Path, *, model=None, languag
     languages = list(languages or LANGS)
     base = {lang: datasets.load_dataset(str(pakner), lang) for lang in languages}
     train_sets = {lang: dd["train"] for lang, dd in base.items()}
+    for lang in feeders or []:
+        if lang not in train_sets:
+            train_sets[lang] = datasets.load_dataset(str(pakner), lang, split="train")
     if model is None:
         policies = {"x1": "train"}  # without a ranker only the unranked first candidate is meaningful
     else:
@@ -84,13 +92,13 @@ def build_pakner_aug(pakner: str | Path, out: str | Path, *, model=None, languag
     candidates, summary = run_augmentation(
         train_sets, mode="cluster", n_candidates=n_candidates, seed=seed, k=k, align_threshold=align_threshold,
         model=model, policy="all", cache_dir=cache_dir, report_dir=report_dir, batch_size=batch_size,
-        progress=progress)
+        progress=progress, targets=languages)
     summary = {"cluster": summary}
     random_rows = {}
     if with_random:
         random_rows, summary["random"] = run_augmentation(
             train_sets, mode="random", n_candidates=n_candidates, seed=seed, model=model, policy="x1",
-            batch_size=batch_size, progress=progress)
+            batch_size=batch_size, progress=progress, targets=languages)
     configs: dict[str, dict] = {}
     for lang in tqdm(languages, desc="assembling pakner-aug", unit="lang", disable=not progress):
         originals = _originals(base[lang]["train"])
@@ -196,6 +204,9 @@ def add_cli(subparsers) -> None:
                    help="fine-tuned token-classification model (folder or Hub id) that ranks the candidates; "
                         "without one only the unranked first candidate per sentence is kept (x1)")
     p.add_argument("--languages", nargs="+", choices=list(LANGS), default=list(LANGS))
+    p.add_argument("--feeders", nargs="*", choices=list(LANGS), default=None,
+                   help="languages that only feed entities (no config of their own), e.g. --languages pashto "
+                        "--feeders urdu")
     p.add_argument("--n-candidates", type=int, default=5, help="candidates per sentence with an entity")
     p.add_argument("--k", type=int, default=None, help="clusters per language and type (default: by silhouette)")
     p.add_argument("--align-threshold", type=float, default=0.5, help="min centroid cosine to align clusters")
@@ -212,6 +223,7 @@ def _run_cli(args) -> int:
     summary = build_pakner_aug(args.pakner, args.out, model=args.model, languages=args.languages,
                                n_candidates=args.n_candidates, seed=args.seed, k=args.k,
                                align_threshold=args.align_threshold, with_random=not args.no_random,
+                               feeders=args.feeders,
                                cache_dir=args.cache_dir, report_dir=args.report_dir, batch_size=args.batch_size,
                                org=args.org)
     print(f"wrote {args.out} in {summary['seconds']:.0f}s")

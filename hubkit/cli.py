@@ -14,6 +14,7 @@ VERB_MODULES = {
     "build-aug": ("hubkit.build_aug", "build the ORG/pakner-aug dataset repo folder (pakner + ranked augmented rows)"),
     "train": ("hubkit.train", "fine-tune a masked encoder for NER (the same as `accelerate launch hubkit/train.py`)"),
     "evaluate": ("hubkit.evaluate", "score a token-classification model per language and type on any split"),
+    "train-llm": ("hubkit.train_llm", "LoRA fine-tuning or few-shot scoring of a causal LM for NER, same metrics"),
     "tag": ("hubkit.tagger", "find PER/LOC/ORG in raw text (one text per line) with a token-classification model"),
     "publish": ("hubkit.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
     "reproduce": ("hubkit.reproduce", "run the paper's experiment grid (experiments/*.yaml) and write RESULTS.md"),
