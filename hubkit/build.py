@@ -8,7 +8,6 @@ additional corpus (`urdu-mk-pucit`, `urdu-uner`, `urdu-ijcnlp2008`, `urdu-jahang
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time

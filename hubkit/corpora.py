@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubkit.labels import LABELS, tags_to_ids
-from hubkit.readers import ReaderError, ReadReport, Sentence, read_arrow, read_columns, read_inline_markup
+from hubkit.readers import ReadReport, Sentence, read_arrow, read_columns, read_inline_markup
 
 LANGS: dict[str, str] = {"urdu": "ur", "shahmukhi": "pnb", "sindhi": "sd", "pashto": "ps"}
 SPLITS = ("train", "validation", "test")

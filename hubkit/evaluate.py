@@ -72,7 +72,8 @@ def _load(dataset: str, config: str):
 def _train_split_for_policy(splits: list[str], policy: str | None) -> str | None:
     if not policy:
         return "train"
-    for name in (f"train_{policy}", f"train-{policy}", policy):
+    # split names cannot hold "-": `--policy all-correct` is the split `train_all_correct`
+    for name in (f"train_{policy}", f"train_{policy.replace('-', '_')}", f"train-{policy}", policy):
         if name in splits:
             return name
     return None
@@ -86,8 +87,6 @@ def load_ner_data(dataset: str, languages: Iterable[str], policy: str | None = N
     `<lang>_<policy>` if the dataset has one, else a split `train_<policy>`, `train-<policy>` or
     `<policy>` inside the language config. Evaluation splits always come from the language config.
     """
-    import datasets
-
     if not dataset:
         raise DataError("no dataset given (--dataset ORG/pakner or a folder laid out like it)")
     configs = _config_names(dataset)

@@ -15,7 +15,6 @@ paper's authors released, where there is one; their test split is never used).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -45,7 +44,7 @@ PAPER = {
             "models: Glot500-base and XLM-RoBERTa-large",
 }
 _POLICY = {"original": None, "random": "random", "cluster-x1": None, "cluster-x2": "x2",
-           "cluster-all-correct": "all_correct", "reference": None}
+           "cluster-all-correct": "all-correct", "reference": None}
 
 
 @dataclass

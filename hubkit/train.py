@@ -103,10 +103,15 @@ ARG_TYPES = (ModelArguments, DataArguments, TrainArguments)
 
 def parse_args(argv: list[str] | None = None):
     """(model_args, data_args, train_args) from the command line or one YAML/JSON file."""
+    return parse_dataclass_args(ARG_TYPES, "hubkit train", __doc__.split("\n\n")[0], argv)
+
+
+def parse_dataclass_args(arg_types, prog: str, description: str, argv: list[str] | None = None):
+    """Dataclasses from the command line, or from one YAML/JSON file given alone (HfArgumentParser)."""
     from transformers import HfArgumentParser
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(ARG_TYPES, prog="hubkit train", description=__doc__.split("\n\n")[0],
+    parser = HfArgumentParser(arg_types, prog=prog, description=description,
                               formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     if len(argv) == 1 and argv[0].endswith((".yaml", ".yml", ".json")):
         path = Path(argv[0]).resolve()

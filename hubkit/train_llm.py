@@ -33,8 +33,7 @@ import math
 import random
 import sys
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -121,18 +120,9 @@ ARG_TYPES = (LlmModelArguments, LoraArguments, LlmDataArguments, LlmTrainArgumen
 
 def parse_args(argv: list[str] | None = None):
     """(model_args, lora_args, data_args, train_args) from the command line or one YAML/JSON file."""
-    from transformers import HfArgumentParser
+    from hubkit.train import parse_dataclass_args
 
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(ARG_TYPES, prog="hubkit train-llm", description=__doc__.split("\n\n")[0],
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml", ".json")):
-        path = Path(argv[0]).resolve()
-        if not path.is_file():
-            raise SystemExit(f"config file not found: {path}")
-        read = parser.parse_json_file if path.suffix == ".json" else parser.parse_yaml_file
-        return tuple(read(str(path), allow_extra_keys=False))
-    return tuple(parser.parse_args_into_dataclasses(args=argv))
+    return parse_dataclass_args(ARG_TYPES, "hubkit train-llm", __doc__.split("\n\n")[0], argv)
 
 
 def _check_args(model_args, data_args, train_args) -> None:
