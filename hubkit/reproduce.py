@@ -61,6 +61,9 @@ class GridConfig:
     ranker: dict = field(default_factory=lambda: {"max_train_samples": 2000, "num_train_epochs": 1})
     augment: dict = field(default_factory=dict)  # hubkit.build_aug options (n_candidates, k, ...)
     budget_note: str = ""
+    # Train `reference` on as many sentences as our cluster-x1 set (a random sample of the
+    # authors' set), so the comparison is at equal size and cost; implied by max_train_samples.
+    reference_matches_x1: bool = False
 
     @classmethod
     def load(cls, path: str | Path) -> "GridConfig":
@@ -227,7 +230,8 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
     for i, r in enumerate(runs, 1):
         dataset = {"original": pakner, "reference": reference}.get(r.setting, aug)
         limit = None
-        if r.setting == "reference" and any(cfg.max_train_samples.get(lang) for lang in r.languages):
+        if r.setting == "reference" and (cfg.reference_matches_x1
+                                         or any(cfg.max_train_samples.get(lang) for lang in r.languages)):
             sizes = [_reference_size(aug if needs_aug else None, lang) for lang in r.languages]
             limit = None if None in sizes else sum(sizes)
         start = time.perf_counter()
