@@ -160,8 +160,11 @@ def render_card(results: dict, image: str | None = "confusion_matrix.png") -> st
     return "\n".join(lines)
 
 
-def write_model_card(folder: str | Path, results: dict | None = None) -> Path:
-    """Write README.md (and confusion_matrix.png) into `folder` from results.json; returns the README path."""
+def write_model_card(folder: str | Path, results: dict | None = None, render=None) -> Path:
+    """Write README.md (and confusion_matrix.png) into `folder` from results.json; returns the README path.
+
+    `render(results, image_name)` makes the card's text (default: the masked-model card).
+    """
     folder = Path(folder)
     if results is None:
         results = json.loads((folder / "results.json").read_text(encoding="utf-8"))
@@ -170,5 +173,5 @@ def write_model_card(folder: str | Path, results: dict | None = None) -> Path:
         image = plot_confusion(results["test"]["confusion"], folder / "confusion_matrix.png",
                                title="test: gold vs predicted span type").name
     path = folder / "README.md"
-    path.write_text(render_card(results, image), encoding="utf-8")
+    path.write_text((render or render_card)(results, image), encoding="utf-8")
     return path

@@ -615,16 +615,9 @@ def render_llm_card(results: dict, image: str | None = None) -> str:
 
 
 def write_llm_card(folder: str | Path, results: dict) -> Path:
-    from hubkit.model_card import plot_confusion
+    from hubkit.model_card import write_model_card
 
-    folder = Path(folder)
-    image = None
-    if results.get("test", {}).get("confusion"):
-        image = plot_confusion(results["test"]["confusion"], folder / "confusion_matrix.png",
-                               title="test: gold vs predicted span type").name
-    path = folder / "README.md"
-    path.write_text(render_llm_card(results, image), encoding="utf-8")
-    return path
+    return write_model_card(folder, results, render=render_llm_card)
 
 
 def main(argv: list[str] | None = None) -> int:
