@@ -26,7 +26,7 @@ from typing import Mapping, Sequence
 
 from hubkit.bank import Bank, build_bank, check_columns, sentence_mentions, train_split, with_ids
 from hubkit.clusters import Alignment, Clustering
-from hubkit.labels import LABEL2ID, LABELS
+from hubkit.labels import LABEL2ID
 from hubkit.script import to_orthography
 
 MODES = ("cluster", "random", "none")
@@ -161,13 +161,14 @@ def replacements_feature():
 
 
 def output_features():
+    """The new rows: pakner's columns but `source`, plus provenance."""
     import datasets
 
+    from hubkit.corpora import features
+
+    base = {name: feature for name, feature in features().items() if name != "source"}
     return datasets.Features({
-        "id": datasets.Value("string"),
-        "tokens": datasets.List(datasets.Value("string")),
-        "ner_tags": datasets.List(datasets.ClassLabel(names=LABELS)),
-        "lang": datasets.Value("string"),
+        **base,
         "orig_id": datasets.Value("string"),
         "mode": datasets.Value("string"),
         "replacements": replacements_feature(),

@@ -222,7 +222,7 @@ MODEL_COLUMNS = ["input_ids", "attention_mask", "labels"]
 
 
 def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
-                  desc: str = "predicting") -> list[list[str]]:
+                  desc: str = "predicting", progress: bool = True) -> list[list[str]]:
     """One predicted tag per word for every sentence of `ds` (windows stitched back)."""
     import torch
     from torch.utils.data import DataLoader
@@ -250,7 +250,7 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
     flat_preds: list[list[int]] = []
     main = accelerator is None or accelerator.is_local_main_process
     with torch.no_grad():
-        for batch in tqdm(loader, desc=desc, disable=not main, leave=False):
+        for batch in tqdm(loader, desc=desc, disable=not (main and progress), leave=False):
             batch = {k: v.to(device) for k, v in batch.items()}
             labels = batch.pop("labels")
             preds = model(**batch).logits.argmax(-1)
