@@ -49,9 +49,10 @@ def test_a_difference_inside_the_seeds_spread_is_a_tie():
 
 
 def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
-    """The CI slice: tiny model, Pashto, original / cluster-x1 / reference, one seed, a few steps."""
+    """The CI slice: tiny model, Pashto, original / cluster-x1 / reference, one seed, a few steps,
+    trained two at a time in worker processes."""
     cfg = GridConfig.load(REPO / "experiments" / "smoke.yaml")
-    records = reproduce.run_grid(cfg, tmp_path, real_data_dir)
+    records = reproduce.run_grid(cfg, tmp_path, real_data_dir, jobs=2)
     assert [r["run"].setting for r in records] == ["original", "cluster-x1", "reference"]
     results_md = reproduce.write_results(cfg, records, tmp_path, "hubkit reproduce experiments/smoke.yaml")
     text = results_md.read_text()
@@ -62,6 +63,9 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     orig_train = json.loads((tmp_path / "runs" / "original__mono__pashto__seed1" / "results.json").read_text())
     assert aug_train["setup"]["train_sentences"] > orig_train["setup"]["train_sentences"] == 100
     assert "test_reviewed" in records[0]["results"]
+    logs = {r["run"].setting: (tmp_path / "runs" / r["run"].name / "train.log").read_text() for r in records}
+    assert all("INFO hubkit.train: training on" in log for log in logs.values())  # each worker logged its run
+    assert "training on 100 sentences" in logs["original"]
     # cached: a second run trains nothing new
     again = reproduce.run_grid(cfg, tmp_path, real_data_dir)
     assert [r["results"]["setup"] for r in again] == [r["results"]["setup"] for r in records]
