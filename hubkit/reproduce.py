@@ -255,8 +255,9 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
         for done, future in enumerate(as_completed(futures), 1):
             i = futures[future]
             records[i] = future.result()
-            print(f"[{done}/{len(cells)}] {cells[i]['run'].name}: {records[i]['seconds']:.0f} s "
-                  f"(log: {cells[i]['run_dir'] / 'train.log'})", flush=True)
+            seconds = records[i]["seconds"]
+            print(f"[{done}/{len(cells)}] {cells[i]['run'].name}: "
+                  f"{'cached' if seconds is None else f'{seconds:.0f} s'}", flush=True)
     return records
 
 
@@ -267,9 +268,10 @@ def _run_cell(run: Run, run_dir: Path, model: str, dataset: Path, options: dict,
     import sys
 
     start = time.perf_counter()
+    cached = (run_dir / "results.json").is_file()
     run_dir.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        if log_to_file:
+        if log_to_file and not cached:
             log = stack.enter_context(open(run_dir / "train.log", "a", encoding="utf-8"))
             stack.enter_context(contextlib.redirect_stdout(log))
             stack.enter_context(contextlib.redirect_stderr(log))
@@ -279,9 +281,10 @@ def _run_cell(run: Run, run_dir: Path, model: str, dataset: Path, options: dict,
         if "pashto" in run.languages:  # the authors' corrected Pashto test, beside WikiANN's
             res["test_reviewed"] = _score_reviewed(run_dir, pakner, options.get("max_length", 256))
     timing = run_dir / "wall_seconds.txt"  # kept, so a cached re-run reports the real cost
-    if not timing.is_file():
+    if not cached and not timing.is_file():
         timing.write_text(f"{time.perf_counter() - start:.1f}\n")
-    return {"run": run, "results": res, "seconds": float(timing.read_text())}
+    seconds = float(timing.read_text()) if timing.is_file() else None  # None: trained before timings were kept
+    return {"run": run, "results": res, "seconds": seconds}
 
 
 def _log_to(stream) -> None:
@@ -411,12 +414,13 @@ def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str)
     sizes = "\n".join(["| languages | setting | training sentences | epochs | batch |", "|---|---|---|---|---|"] + [
         f"| {langs} | {setting} | {v.get('train_sentences')} | {v.get('num_train_epochs')} "
         f"| {v.get('per_device_train_batch_size')} |" for (langs, setting), v in setups.items()])
-    minutes = sum(rec["seconds"] for rec in records) / 60
+    timed = [rec["seconds"] for rec in records if rec["seconds"] is not None]
+    minutes = sum(timed) / 60
     text = f"""# Results: grid `{cfg.name}`
 
 Command: `{command}`
 Machine: {platform.machine()}, {platform.system()}, {os.cpu_count()} CPU cores, device `{next(iter(setups.values()), {}).get('device', '?')}`;
-{len(records)} runs, {minutes:.0f} minutes of training and evaluation.
+{len(records)} runs; {len(timed)} of them timed: {minutes:.0f} minutes of training and evaluation (summed over runs).
 Model: `{cfg.model}`. Budget: {cfg.budget_note or 'see the config'}.
 
 Test F1 (entity level, seqeval strict IOB2, word level), mean ± standard deviation over seeds.

@@ -269,6 +269,22 @@ def test_temperature_sampling_upsamples_the_small_language():
     assert hot.to_list() == temperature_sample({"urdu": big, "pashto": small}, 2.0, seed=0).to_list()
 
 
+def test_sentences_without_entities_are_downsampled_and_the_rest_kept():
+    from hubkit.train import drop_sentences_without_entities
+
+    with_entity = [{"tokens": [f"w{i}", "x"], "ner_tags": [1, 0]} for i in range(40)]
+    without = [{"tokens": [f"o{i}", "y"], "ner_tags": [0, 0]} for i in range(200)]
+    ds = datasets.Dataset.from_list(with_entity + without)
+    kept = drop_sentences_without_entities(ds, 0.25, seed=3)
+    rows = kept.to_list()
+    assert [r for r in rows if any(r["ner_tags"])] == with_entity  # every entity sentence, in order, unchanged
+    n_empty = sum(not any(r["ner_tags"]) for r in rows)
+    assert 30 <= n_empty <= 70  # ~25% of 200, seeded
+    assert kept.to_list() == drop_sentences_without_entities(ds, 0.25, seed=3).to_list()
+    assert len(drop_sentences_without_entities(ds, 0.0, seed=3)) == 40
+    assert len(drop_sentences_without_entities(ds, 1.0, seed=3)) == 240
+
+
 def test_policy_picks_the_augmented_training_data(tmp_path):
     def ds(word, n):
         return datasets.Dataset.from_dict({"tokens": [[word]] * n, "ner_tags": [[1]] * n})
