@@ -212,21 +212,31 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
     if not (pakner / "README.md").is_file():
         build_pakner(data_dir, pakner, corpus_names=None, progress=False)
     if any(v is not None for v in cfg.max_train_samples.values()):
-        pakner = subset_pakner(pakner, cache / "pakner-subset", cfg.max_train_samples, cfg.languages)
+        subset_key = {"sizes": cfg.max_train_samples, "languages": sorted(cfg.languages)}
+        pakner = subset_pakner(pakner, _reuse_or_clear(cache / "pakner-subset", subset_key), cfg.max_train_samples,
+                               cfg.languages)
+        _write_key(pakner, subset_key)
     needs_aug = any(r.setting not in ("original", "reference") for r in runs)
     aug = cache / "pakner-aug"
-    if needs_aug and not (aug / "README.md").is_file():
-        ranker_dir = cache / "ranker"
+    ranker_key = {"data": _key_of(pakner), "model": cfg.model, "languages": sorted(cfg.languages),
+                  "train": cfg.train, "ranker": cfg.ranker, "seed": cfg.seeds[0], "max_eval_samples": cfg.max_eval_samples}
+    aug_key = {"ranker": ranker_key, "augment": cfg.augment, "with_random": "random" in cfg.settings}
+    if needs_aug and not (_reuse_or_clear(aug, aug_key) / "README.md").is_file():
+        ranker_dir = _reuse_or_clear(cache / "ranker", ranker_key)
         _train(ranker_dir, cfg.model, pakner, cfg.languages, cfg.seeds[0],
                {**cfg.train, **{k: v for k, v in cfg.ranker.items() if k != "max_train_samples"}},
                max_train_samples=cfg.ranker.get("max_train_samples"), max_eval_samples=cfg.max_eval_samples,
                cache_dir=cache / "models")
+        _write_key(ranker_dir, ranker_key)
         build_pakner_aug(pakner, aug, model=str(ranker_dir), languages=cfg.languages,
                          cache_dir=cache / "vectors", report_dir=out / "clusters",
                          with_random="random" in cfg.settings, **cfg.augment)
+        _write_key(aug, aug_key)
     reference = None
     if "reference" in cfg.settings:
-        reference = prepare_reference(data_dir, pakner, cache / "reference", cfg.languages)
+        reference = prepare_reference(data_dir, pakner, _reuse_or_clear(cache / "reference", _key_of(pakner)),
+                                      cfg.languages)
+        _write_key(reference, _key_of(pakner))
     cells = []
     for r in runs:
         dataset = {"original": pakner, "reference": reference}.get(r.setting, aug)
@@ -235,7 +245,10 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
                                          or any(cfg.max_train_samples.get(lang) for lang in r.languages)):
             sizes = [_reference_size(aug if needs_aug else None, lang) for lang in r.languages]
             limit = None if None in sizes else sum(sizes)
-        cells.append(dict(run=r, run_dir=out / "runs" / r.name, model=cfg.model, dataset=dataset,
+        run_key = {"model": cfg.model, "data": _key_of(dataset), "train": cfg.train, "limit": limit,
+                   "max_eval_samples": cfg.max_eval_samples}
+        cells.append(dict(run=r, run_dir=_reuse_or_clear(out / "runs" / r.name, run_key), model=cfg.model,
+                          dataset=dataset, run_key=run_key,
                           options=cfg.train, policy=_POLICY[r.setting], max_train_samples=limit,
                           max_eval_samples=cfg.max_eval_samples, cache_dir=cache / "models", pakner=pakner))
     if jobs <= 1:
@@ -261,8 +274,39 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
     return records
 
 
+# A cached folder is reused only if it was made from the same inputs: each holds `grid_key.json`
+# (the config items it depends on); a changed config clears it, so a re-run redoes only what changed.
+# Folders from before keys were kept (no key file) are reused as they are.
+KEY_FILE = "grid_key.json"
+
+
+def _canonical(key) -> str:
+    return json.dumps(key, sort_keys=True, default=str)
+
+
+def _key_of(folder: Path | None) -> str:
+    """The key a folder was made with (its dependants' keys include it); '' when it has none."""
+    if folder is None or not (folder / KEY_FILE).is_file():
+        return ""
+    return (folder / KEY_FILE).read_text(encoding="utf-8").strip()
+
+
+def _reuse_or_clear(folder: Path, key) -> Path:
+    import shutil
+
+    if (folder / KEY_FILE).is_file() and _key_of(folder) != _canonical(key):
+        print(f"{folder}: made with another configuration; rebuilding it", flush=True)
+        shutil.rmtree(folder)
+    return folder
+
+
+def _write_key(folder: Path, key) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / KEY_FILE).write_text(_canonical(key) + "\n", encoding="utf-8")
+
+
 def _run_cell(run: Run, run_dir: Path, model: str, dataset: Path, options: dict, policy, max_train_samples,
-              max_eval_samples, cache_dir: Path, pakner: Path, log_to_file: bool = False) -> dict:
+              max_eval_samples, cache_dir: Path, pakner: Path, run_key: dict, log_to_file: bool = False) -> dict:
     """Train and score one (setting, mode, languages, seed), or read its cached results."""
     import contextlib
     import sys
@@ -280,6 +324,7 @@ def _run_cell(run: Run, run_dir: Path, model: str, dataset: Path, options: dict,
                      max_train_samples=max_train_samples, max_eval_samples=max_eval_samples, cache_dir=cache_dir)
         if "pashto" in run.languages:  # the authors' corrected Pashto test, beside WikiANN's
             res["test_reviewed"] = _score_reviewed(run_dir, pakner, options.get("max_length", 256))
+    _write_key(run_dir, run_key)
     timing = run_dir / "wall_seconds.txt"  # kept, so a cached re-run reports the real cost
     if not cached and not timing.is_file():
         timing.write_text(f"{time.perf_counter() - start:.1f}\n")

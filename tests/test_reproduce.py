@@ -69,3 +69,16 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     # cached: a second run trains nothing new
     again = reproduce.run_grid(cfg, tmp_path, real_data_dir)
     assert [r["results"]["setup"] for r in again] == [r["results"]["setup"] for r in records]
+    # a changed augmentation option redoes the augmented data and the runs trained on it, nothing else
+    stamps = {r["run"].setting: (tmp_path / "runs" / r["run"].name / "results.json").stat().st_mtime_ns
+              for r in records}
+    ranker_stamp = (tmp_path / "cache" / "ranker" / "results.json").stat().st_mtime_ns
+    cfg.augment = {**cfg.augment, "n_candidates": 2}
+    changed = reproduce.run_grid(cfg, tmp_path, real_data_dir)
+    after = {r["run"].setting: (tmp_path / "runs" / r["run"].name / "results.json").stat().st_mtime_ns
+             for r in changed}
+    assert after["original"] == stamps["original"] and after["reference"] == stamps["reference"]
+    assert after["cluster-x1"] != stamps["cluster-x1"]
+    assert (tmp_path / "cache" / "ranker" / "results.json").stat().st_mtime_ns == ranker_stamp
+    summary = json.loads((tmp_path / "cache" / "pakner-aug" / "augmentation_summary.json").read_text())
+    assert summary["cluster"]["n_candidates"] == 2  # rebuilt with the new option
