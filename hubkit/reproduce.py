@@ -389,23 +389,29 @@ def _ms(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def _verdict(values: list[float], base: list[float]) -> str:
+    (m, s), (bm, bs) = _ms(values), _ms(base)
+    diff, spread = m - bm, max(s, bs)
+    if len(values) < 2 or len(base) < 2:
+        return "one seed only: no conclusion"
+    if abs(diff) <= spread:
+        return f"tie (difference {diff:+.2f} within the seeds' spread {spread:.2f})"
+    return f"{'better' if diff > 0 else 'worse'} by {abs(diff):.2f} F1 (spread {spread:.2f})"
+
+
 def conclusions(cells: dict) -> list[str]:
-    """Each augmented setting against `original`, same language and mode: better, worse or a tie."""
+    """Each augmented setting against `original` (same language and mode), and multilingual
+    against monolingual training (same language and setting): better, worse or a tie."""
     lines = []
     for (lang, setting, mode), cell in sorted(cells.items()):
         base = cells.get((lang, "original", mode))
         if setting == "original" or base is None:
             continue
-        (m, s), (bm, bs) = _ms(cell["f1"]), _ms(base["f1"])
-        diff = m - bm
-        spread = max(s, bs)
-        if len(cell["f1"]) < 2 or len(base["f1"]) < 2:
-            verdict = "one seed only: no conclusion"
-        elif abs(diff) <= spread:
-            verdict = f"tie (difference {diff:+.2f} within the seeds' spread {spread:.2f})"
-        else:
-            verdict = f"{'better' if diff > 0 else 'worse'} by {abs(diff):.2f} F1 (spread {spread:.2f})"
-        lines.append(f"- {lang}, {mode}: {setting} vs original: {verdict}")
+        lines.append(f"- {lang}, {mode}: {setting} vs original: {_verdict(cell['f1'], base['f1'])}")
+    for (lang, setting, mode), cell in sorted(cells.items()):
+        mono = cells.get((lang, setting, "mono"))
+        if mode == "multi" and mono is not None:
+            lines.append(f"- {lang}, {setting}: multilingual vs monolingual: {_verdict(cell['f1'], mono['f1'])}")
     return lines
 
 
