@@ -46,7 +46,7 @@ def test_a_difference_inside_the_seeds_spread_is_a_tie():
     verdicts = "\n".join(conclusions(cells))
     assert "cluster-x1 vs original: tie" in verdicts
     assert "random vs original: better by 8.50" in verdicts
-    cells[("pashto", "original", "multi")] = _cell([40.0, 41.0, 42.0])  # -11, spread 1: worse
+    cells[("pashto", "original", "multi")] = _cell([40.0, 41.0, 42.0])  # -11, spread 2: worse
     verdicts = "\n".join(conclusions(cells))
     assert "pashto, original: multilingual vs monolingual: worse by 11.00" in verdicts
 
