@@ -309,7 +309,6 @@ def _run_cell(run: Run, run_dir: Path, model: str, dataset: Path, options: dict,
               max_eval_samples, cache_dir: Path, pakner: Path, run_key: dict, log_to_file: bool = False) -> dict:
     """Train and score one (setting, mode, languages, seed), or read its cached results."""
     import contextlib
-    import sys
 
     start = time.perf_counter()
     cached = (run_dir / "results.json").is_file()
