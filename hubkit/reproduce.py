@@ -415,30 +415,39 @@ def conclusions(cells: dict) -> list[str]:
 
 
 def plot(cells: dict, path: Path) -> Path:
+    """Bars of mean test F1 with std error bars: one panel per mode, one colour per setting."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     langs = sorted({k[0] for k in cells}, key=LANGUAGES.index)
-    series = sorted({(k[1], k[2]) for k in cells}, key=lambda sm: (SETTINGS.index(sm[0]), sm[1]))
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(langs) * max(1, len(series)) / 3), 4))
-    width = 0.8 / max(1, len(series))
-    for j, (setting, mode) in enumerate(series):
-        xs, means, stds = [], [], []
-        for i, lang in enumerate(langs):
-            cell = cells.get((lang, setting, mode))
-            if cell and cell["f1"]:
-                m, s = _ms(cell["f1"])
-                xs.append(i + j * width)
-                means.append(m)
-                stds.append(s)
-        ax.bar(xs, means, width, yerr=stds, capsize=3, label=f"{setting} ({mode})")
-    ax.set_xticks([i + width * (len(series) - 1) / 2 for i in range(len(langs))], langs)
-    ax.set_ylabel("test F1 (mean ± std over seeds)")
-    ax.set_ylim(0, 100)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
+    settings = sorted({k[1] for k in cells}, key=SETTINGS.index)
+    modes = sorted({k[2] for k in cells}, key=MODES.index)
+    colours = {s: plt.get_cmap("tab10")(SETTINGS.index(s)) for s in settings}
+    fig, axes = plt.subplots(len(modes), 1, figsize=(max(6, 1.2 * len(langs) * max(1, len(settings)) / 2),
+                                                     3.2 * len(modes)), squeeze=False, sharex=True)
+    width = 0.8 / max(1, len(settings))
+    for ax, mode in zip(axes[:, 0], modes):
+        for j, setting in enumerate(settings):
+            xs, means, stds = [], [], []
+            for i, lang in enumerate(langs):
+                cell = cells.get((lang, setting, mode))
+                if cell and cell["f1"]:
+                    m, s = _ms(cell["f1"])
+                    xs.append(i + j * width)
+                    means.append(m)
+                    stds.append(s)
+            ax.bar(xs, means, width, yerr=stds, capsize=3, color=colours[setting], label=setting)
+        ax.set_title({"mono": "monolingual", "multi": "multilingual (all languages together)"}[mode], fontsize=9)
+        ax.set_ylabel("test F1")
+        ax.set_ylim(0, 100)
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1, 0].set_xticks([i + width * (len(settings) - 1) / 2 for i in range(len(langs))], langs)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colours[s]) for s in settings]
+    fig.legend(handles, settings, loc="upper center", ncol=len(settings), fontsize=8, frameon=False)
+    fig.text(0.01, 0.01, "mean ± std over seeds", fontsize=7)
+    fig.tight_layout(rect=(0, 0.02, 1, 0.94))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
