@@ -399,14 +399,16 @@ def _verdict(values: list[float], base: list[float]) -> str:
 
 
 def conclusions(cells: dict) -> list[str]:
-    """Each augmented setting against `original` (same language and mode), and multilingual
-    against monolingual training (same language and setting): better, worse or a tie."""
+    """Each augmented setting against `original`, each cluster policy against `random` (does the
+    clustering matter, beyond adding sentences?), both in the same language and mode, and
+    multilingual against monolingual training (same language and setting): better, worse or a tie."""
     lines = []
-    for (lang, setting, mode), cell in sorted(cells.items()):
-        base = cells.get((lang, "original", mode))
-        if setting == "original" or base is None:
-            continue
-        lines.append(f"- {lang}, {mode}: {setting} vs original: {_verdict(cell['f1'], base['f1'])}")
+    for baseline in ("original", "random"):
+        for (lang, setting, mode), cell in sorted(cells.items()):
+            base = cells.get((lang, baseline, mode))
+            if base is None or setting == baseline or (baseline == "random" and not setting.startswith("cluster-")):
+                continue
+            lines.append(f"- {lang}, {mode}: {setting} vs {baseline}: {_verdict(cell['f1'], base['f1'])}")
     for (lang, setting, mode), cell in sorted(cells.items()):
         mono = cells.get((lang, setting, "mono"))
         if mode == "multi" and mono is not None:
@@ -453,6 +455,9 @@ def plot(cells: dict, path: Path) -> Path:
     return path
 
 
+NOTES = ("<!-- notes -->", "<!-- /notes -->")
+
+
 def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str) -> Path:
     cells = aggregate(records)
     png = plot(cells, out / "f1.png") if cells else None
@@ -475,12 +480,16 @@ def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str)
         f"| {v.get('per_device_train_batch_size')} |" for (langs, setting), v in setups.items()])
     timed = [rec["seconds"] for rec in records if rec["seconds"] is not None]
     minutes = sum(timed) / 60
+    path = out / "RESULTS.md"
+    # Notes written by hand between the markers (e.g. the wall time of each command) survive a rewrite.
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    notes = old[old.index(NOTES[0]):old.index(NOTES[1]) + len(NOTES[1])] + "\n" if NOTES[1] in old else ""
     text = f"""# Results: grid `{cfg.name}`
 
 Command: `{command}`
 Machine: {platform.machine()}, {platform.system()}, {os.cpu_count()} CPU cores, device `{next(iter(setups.values()), {}).get('device', '?')}`;
 {len(records)} runs; {len(timed)} of them timed: {minutes:.0f} minutes of training and evaluation (summed over runs).
-Model: `{cfg.model}`. Budget: {cfg.budget_note or 'see the config'}.
+{notes}Model: `{cfg.model}`. Budget: {cfg.budget_note or 'see the config'}.
 
 Test F1 (entity level, seqeval strict IOB2, word level), mean ± standard deviation over seeds.
 Pashto is scored on the WikiANN test split and, in the last column, on the authors' corrected
@@ -504,7 +513,6 @@ differences between settings.
 ## Training sizes
 {sizes}
 """
-    path = out / "RESULTS.md"
     path.write_text(text, encoding="utf-8")
     return path
 

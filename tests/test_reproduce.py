@@ -46,6 +46,7 @@ def test_a_difference_inside_the_seeds_spread_is_a_tie():
     verdicts = "\n".join(conclusions(cells))
     assert "cluster-x1 vs original: tie" in verdicts
     assert "random vs original: better by 8.50" in verdicts
+    assert "cluster-x1 vs random: worse by 7.50" in verdicts  # clusters judged against random replacement too
     cells[("pashto", "original", "multi")] = _cell([40.0, 41.0, 42.0])  # -11, spread 2: worse
     verdicts = "\n".join(conclusions(cells))
     assert "pashto, original: multilingual vs monolingual: worse by 11.00" in verdicts
@@ -62,6 +63,10 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     for setting in ("original", "cluster-x1", "reference"):
         assert f"| pashto | {setting} | mono | 1 |" in text
     assert (tmp_path / "f1.png").stat().st_size > 1000
+    # hand-written notes between the markers survive a rewrite of the table
+    results_md.write_text(text.replace("Model: `tiny`", "<!-- notes -->\nran in 3 s\n<!-- /notes -->\nModel: `tiny`"))
+    rewritten = reproduce.write_results(cfg, records, tmp_path, "hubkit reproduce experiments/smoke.yaml").read_text()
+    assert "<!-- notes -->\nran in 3 s\n<!-- /notes -->\nModel: `tiny`" in rewritten
     aug_train = json.loads((tmp_path / "runs" / "cluster-x1__mono__pashto__seed1" / "results.json").read_text())
     orig_train = json.loads((tmp_path / "runs" / "original__mono__pashto__seed1" / "results.json").read_text())
     assert aug_train["setup"]["train_sentences"] > orig_train["setup"]["train_sentences"] == 100
