@@ -238,12 +238,15 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
                                       cfg.languages)
         _write_key(reference, _key_of(pakner))
     cells = []
+    reference_sizes: dict = {}  # read once per language, not once per seed
     for r in runs:
         dataset = {"original": pakner, "reference": reference}.get(r.setting, aug)
         limit = None
         if r.setting == "reference" and (cfg.reference_matches_x1
                                          or any(cfg.max_train_samples.get(lang) for lang in r.languages)):
-            sizes = [_reference_size(aug if needs_aug else None, lang) for lang in r.languages]
+            for lang in set(r.languages) - set(reference_sizes):
+                reference_sizes[lang] = _reference_size(aug if needs_aug else None, lang)
+            sizes = [reference_sizes[lang] for lang in r.languages]
             limit = None if None in sizes else sum(sizes)
         run_key = {"model": cfg.model, "data": _key_of(dataset), "train": cfg.train, "limit": limit,
                    "max_eval_samples": cfg.max_eval_samples}
@@ -483,7 +486,8 @@ def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str)
     path = out / "RESULTS.md"
     # Notes written by hand between the markers (e.g. the wall time of each command) survive a rewrite.
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    notes = old[old.index(NOTES[0]):old.index(NOTES[1]) + len(NOTES[1])] + "\n" if NOTES[1] in old else ""
+    notes = (old[old.index(NOTES[0]):old.index(NOTES[1]) + len(NOTES[1])] + "\n"
+             if NOTES[0] in old and NOTES[1] in old else "")
     text = f"""# Results: grid `{cfg.name}`
 
 Command: `{command}`
