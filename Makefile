@@ -43,7 +43,7 @@ test: venv sysdeps
 bench: venv
 	$(BIN)/hubkit build --data-dir $(PAKNER_DATA_DIR) --out $(OUT)/pakner
 	$(BIN)/python benchmarks/bench_build.py --data-dir $(PAKNER_DATA_DIR)
-	$(BIN)/python benchmarks/bench_train.py --dataset $(OUT)/pakner --language pashto --model e5-small
+	$(BIN)/python benchmarks/bench_train.py --dataset $(OUT)/pakner --language pashto --model e5-small --fast-cpu
 	$(BIN)/python benchmarks/bench_tagger.py --data-dir $(PAKNER_DATA_DIR) --threads 1
 	$(BIN)/python benchmarks/bench_augment.py --pakner $(OUT)/pakner --model results/cpu/cache/ranker
 

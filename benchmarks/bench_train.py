@@ -7,6 +7,9 @@ words/s counts labelled words over training time only (no evaluation), and both 
 are then scored by the same scorer (`hubkit.evaluate`) on the test split.
 
     python benchmarks/bench_train.py --dataset build/pakner --language pashto --model e5-small
+
+`--fast-cpu` adds the CPU settings of the `cpu` grid: the Trainer with `bf16=True` (what a user
+would turn on first) beside `hubkit.train --mixed_precision bf16 --freeze_word_embeddings`.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ ds = train.map(encode, batched=True, remove_columns=train.column_names)
 words = sum(sum(1 for l in row if l != -100) for row in ds["labels"]) * a["epochs"]
 args = TrainingArguments(output_dir=a["out"], per_device_train_batch_size=a["batch"], num_train_epochs=a["epochs"],
                          learning_rate=a["lr"], seed=a["seed"], report_to="none", save_strategy="no",
-                         logging_strategy="no", use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0)
+                         logging_strategy="no", use_cpu=not torch.cuda.is_available(), dataloader_num_workers=0,
+                         bf16=a["bf16"])
 trainer = Trainer(model=model, args=args, train_dataset=ds, data_collator=DataCollatorForTokenClassification(tok))
 out = trainer.train()
 trainer.save_model(a["out"])
@@ -66,7 +70,8 @@ a = json.loads(sys.argv[1])
 main(["--model_name_or_path", a["model"], "--dataset", a["dataset"], "--languages", a["language"],
       "--num_train_epochs", str(a["epochs"]), "--per_device_train_batch_size", str(a["batch"]),
       "--learning_rate", str(a["lr"]), "--seed", str(a["seed"]), "--max_length", str(a["max_length"]),
-      "--cpu_threads", str(a["threads"]), "--output_dir", a["out"]])
+      "--cpu_threads", str(a["threads"]), "--output_dir", a["out"],
+      *(["--mixed_precision", "bf16"] if a["bf16"] else []), *(["--freeze_word_embeddings"] if a["freeze"] else [])])
 res = json.load(open(a["out"] + "/results.json"))
 print(json.dumps({"words_per_second": res["setup"]["train_words_per_second"], "f1": res["test"]["overall"]["f1"],
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -93,20 +98,31 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fast-cpu", action="store_true", help="also bf16 (both) and frozen word embeddings (hubkit)")
     args = parser.parse_args()
     params = {"dataset": str(Path(args.dataset).resolve()), "language": args.language, "model": args.model,
               "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "max_length": args.max_length,
-              "threads": args.threads, "seed": args.seed}
+              "threads": args.threads, "seed": args.seed, "bf16": False, "freeze": False}
     trainer = run(TRAINER, params)
     hubkit = run(HUBKIT, params)
+    rows = [("transformers Trainer + DataCollatorForTokenClassification", trainer), ("hubkit.train", hubkit)]
+    if args.fast_cpu:
+        rows += [("Trainer, bf16=True", run(TRAINER, {**params, "bf16": True})),
+                 ("hubkit.train --mixed_precision bf16 --freeze_word_embeddings",
+                  run(HUBKIT, {**params, "bf16": True, "freeze": True}))]
     print(f"model {args.model}, {args.language} train, {args.epochs} epochs, batch {args.batch}, "
           f"{args.threads} thread(s)\n")
     print("| path | words/s | peak RSS (MiB) | test F1 |")
     print("|---|---|---|---|")
-    for name, r in (("transformers Trainer + DataCollatorForTokenClassification", trainer), ("hubkit.train", hubkit)):
+    for name, r in rows:
         print(f"| {name} | {r['words_per_second']:.1f} | {r['peak_rss_mib']:.0f} | {100 * r['f1']:.2f} |")
     print(f"\nratio hubkit/Trainer: throughput {hubkit['words_per_second'] / trainer['words_per_second']:.2f}x, "
           f"peak memory {hubkit['peak_rss_mib'] / trainer['peak_rss_mib']:.2f}x")
+    if args.fast_cpu:
+        fast, trainer_bf16 = rows[3][1], rows[2][1]
+        print(f"ratio hubkit fast-cpu/Trainer bf16: throughput "
+              f"{fast['words_per_second'] / trainer_bf16['words_per_second']:.2f}x; "
+              f"hubkit fast-cpu/hubkit fp32: {fast['words_per_second'] / hubkit['words_per_second']:.2f}x")
 
 
 if __name__ == "__main__":

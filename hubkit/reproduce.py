@@ -73,6 +73,16 @@ class GridConfig:
         if unknown:
             raise ValueError(f"{path}: unknown key(s) {sorted(unknown)}")
         cfg = cls(**{"name": Path(path).stem, **data})
+        from hubkit.train import DataArguments, TrainArguments
+
+        # Options the grid sets per run itself; anything else must be a `hubkit train` option,
+        # so that a misspelt one is refused instead of silently dropped.
+        options = (set(TrainArguments.__dataclass_fields__) | set(DataArguments.__dataclass_fields__)) - {
+            "output_dir", "seed", "dataset", "languages", "policy", "max_train_samples", "max_eval_samples"}
+        for section, allowed in (("train", options), ("ranker", options | {"max_train_samples"})):
+            bad = sorted(set(getattr(cfg, section)) - allowed)
+            if bad:
+                raise ValueError(f"{path}: {section}: {bad} not `hubkit train` options the grid lets a config set")
         for key, allowed, values in (("settings", SETTINGS, cfg.settings), ("modes", MODES, cfg.modes),
                                      ("languages", LANGUAGES, cfg.languages)):
             bad = [v for v in values if v not in allowed]

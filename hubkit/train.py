@@ -99,6 +99,12 @@ class TrainArguments:
     license: str = field(default="apache-2.0", metadata={"help": "license for the model card"})
     cpu_threads: Optional[int] = field(default=None, metadata={"help": "torch threads on CPU; 1 is much faster for "
                                                                        "small models on a busy machine"})
+    mixed_precision: Optional[str] = field(
+        default=None, metadata={"help": "no, fp16 or bf16 (bf16 also on CPUs with AVX512-BF16/AMX); "
+                                        "unset: accelerate's config or `accelerate launch --mixed_precision`"})
+    freeze_word_embeddings: bool = field(
+        default=False, metadata={"help": "keep the input word embeddings fixed: with a 250k-word vocabulary "
+                                         "(XLM-R, e5) their optimizer step costs more than the rest of a CPU step"})
 
 
 ARG_TYPES = (ModelArguments, DataArguments, TrainArguments)
@@ -213,6 +219,17 @@ def _check_before_training(model_args, data_args, train_args) -> None:
         raise ValueError("--keep_sentences_without_entities must be between 0 and 1")
     if train_args.gradient_accumulation_steps < 1 or train_args.per_device_train_batch_size < 1:
         raise ValueError("batch size and gradient accumulation steps must be at least 1")
+    if train_args.mixed_precision not in (None, "no", "fp16", "bf16"):
+        raise ValueError(f"--mixed_precision must be no, fp16 or bf16, not {train_args.mixed_precision!r}")
+
+
+def _forget_previous_precision() -> None:
+    """accelerate keeps one state per process, so a second in-process call (the reproduce grid,
+    tests) would inherit the first one's mixed precision; a single process starts afresh."""
+    from accelerate.state import AcceleratorState, PartialState
+
+    if AcceleratorState._shared_state and PartialState._shared_state.get("num_processes", 1) == 1:
+        AcceleratorState._reset_state()
 
 
 class _EpochSampler:
@@ -254,8 +271,9 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
 
     _check_before_training(model_args, data_args, train_args)
     output_dir = Path(train_args.output_dir)
+    _forget_previous_precision()
     accelerator = Accelerator(log_with=None if train_args.report_to == "none" else train_args.report_to,
-                              project_dir=str(output_dir))
+                              project_dir=str(output_dir), mixed_precision=train_args.mixed_precision)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logging.getLogger("accelerate").setLevel(logging.WARNING)  # one line per checkpoint file otherwise
     if not accelerator.is_local_main_process:
@@ -305,11 +323,13 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
     train_loader = DataLoader(train_windows.select_columns(MODEL_COLUMNS), sampler=sampler,
                               batch_size=train_args.per_device_train_batch_size, collate_fn=collator,
                               generator=torch.Generator().manual_seed(train_args.seed))
+    if train_args.freeze_word_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-         "weight_decay": train_args.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in trainable if not any(k in n for k in no_decay)], "weight_decay": train_args.weight_decay},
+        {"params": [p for n, p in trainable if any(k in n for k in no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=train_args.learning_rate)
     ga = train_args.gradient_accumulation_steps
@@ -458,6 +478,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
         "learning_rate": train_args.learning_rate, "lr_scheduler_type": train_args.lr_scheduler_type,
         "warmup_ratio": train_args.warmup_ratio, "weight_decay": train_args.weight_decay, "seed": train_args.seed,
         "best_epoch": state.best_epoch, "resumed_from_step": resumed_from, "mixed_precision": accelerator.mixed_precision,
+        "freeze_word_embeddings": train_args.freeze_word_embeddings,
         "device": str(accelerator.device), "train_words_per_second": words_per_second,
         "license": train_args.license,
     }

@@ -33,6 +33,12 @@ def test_unknown_key_is_refused(tmp_path):
     path.write_text("model: tiny\nsettngs: [original]\n")
     with pytest.raises(ValueError, match="unknown key"):
         GridConfig.load(path)
+    path.write_text("model: tiny\ntrain:\n  freeze_word_embedding: true\n")  # misspelt: not silently dropped
+    with pytest.raises(ValueError, match=r"train: \['freeze_word_embedding'\] not `hubkit train` options"):
+        GridConfig.load(path)
+    path.write_text("model: tiny\ntrain:\n  seed: 3\n")  # set per run by the grid
+    with pytest.raises(ValueError, match="seed"):
+        GridConfig.load(path)
 
 
 def _cell(values):

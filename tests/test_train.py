@@ -269,6 +269,26 @@ def test_temperature_sampling_upsamples_the_small_language():
     assert hot.to_list() == temperature_sample({"urdu": big, "pashto": small}, 2.0, seed=0).to_list()
 
 
+def test_frozen_word_embeddings_stay_as_loaded_and_precision_is_per_call(pakner_dir, tmp_path):
+    cache = tmp_path / "cache"  # its own cache: exactly one base model to compare with
+    out = tmp_path / "frozen"
+    assert main(train_args(pakner_dir, cache, out, "--max_steps", "4", "--freeze_word_embeddings",
+                           "--mixed_precision", "bf16")) == 0
+    (base,) = [p for p in cache.iterdir() if (p / "model.safetensors").is_file()]
+    before, after = load_file(base / "model.safetensors"), load_file(out / "model.safetensors")
+    word = [k for k in after if k.endswith("word_embeddings.weight")]
+    assert word and all(torch.equal(before[k], after[k]) for k in word)
+    moved = [k for k in after if k in before and k not in word and not torch.equal(before[k], after[k])]
+    assert any("encoder" in k for k in moved), "the rest of the model should have been trained"
+    setup = json.loads((out / "results.json").read_text())["setup"]
+    assert setup["mixed_precision"] == "bf16" and setup["freeze_word_embeddings"] is True
+    # A second call in the same process does not inherit the first one's bf16.
+    assert main(train_args(pakner_dir, cache, tmp_path / "plain", "--max_steps", "1")) == 0
+    assert json.loads((tmp_path / "plain" / "results.json").read_text())["setup"]["mixed_precision"] == "no"
+    with pytest.raises(SystemExit, match="--mixed_precision must be no, fp16 or bf16"):
+        main(train_args(pakner_dir, cache, tmp_path / "bad", "--mixed_precision", "fp8"))
+
+
 def test_sentences_without_entities_are_downsampled_and_the_rest_kept():
     from hubkit.train import drop_sentences_without_entities
 
