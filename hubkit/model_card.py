@@ -123,6 +123,7 @@ def render_card(results: dict, image: str | None = "confusion_matrix.png") -> st
         ("learning rate / schedule / warmup", f"{setup.get('learning_rate')} / {setup.get('lr_scheduler_type')} / {setup.get('warmup_ratio')}"),
         ("weight decay", setup.get("weight_decay")), ("seed", setup.get("seed")),
         ("mixed precision", setup.get("mixed_precision")),
+        ("word embeddings", "frozen" if setup.get("freeze_word_embeddings") else "trained"),
     ]
     repo = results.get("model") if "/" in str(results.get("model")) else "path/to/this/model"
     lines = [
