@@ -75,10 +75,9 @@ class GridConfig:
         cfg = cls(**{"name": Path(path).stem, **data})
         from hubkit.train import DataArguments, TrainArguments
 
-        # Options the grid sets per run itself; anything else must be a `hubkit train` option,
-        # so that a misspelt one is refused instead of silently dropped.
-        options = (set(TrainArguments.__dataclass_fields__) | set(DataArguments.__dataclass_fields__)) - {
-            "output_dir", "seed", "dataset", "languages", "policy", "max_train_samples", "max_eval_samples"}
+        # Anything but a `hubkit train` option that `_train` leaves to the config is refused, so
+        # that a misspelt one is not silently dropped.
+        options = (set(TrainArguments.__dataclass_fields__) | set(DataArguments.__dataclass_fields__)) - SET_PER_RUN
         for section, allowed in (("train", options), ("ranker", options | {"max_train_samples"})):
             bad = sorted(set(getattr(cfg, section)) - allowed)
             if bad:
@@ -148,6 +147,10 @@ def prepare_reference(data_dir: Path, pakner: Path, out: Path, languages) -> Pat
     dataset_repo.write_card(out, dataset_repo.card_yaml(configs, {"license": "other"}),
                             "# Reference augmented training sets of Ehsan & Solorio (2025)\n\nFor comparison only.")
     return out
+
+
+# `hubkit train` options `_train` sets for every run itself; a config may not set them.
+SET_PER_RUN = {"output_dir", "seed", "dataset", "languages", "policy", "max_train_samples", "max_eval_samples"}
 
 
 def _train(output_dir: Path, model: str, dataset: Path, languages, seed: int, options: dict,
