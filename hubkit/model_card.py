@@ -141,6 +141,8 @@ def render_card(results: dict, image: str | None = "confusion_matrix.png") -> st
         "### Test", "", *_results_table(results["test"]), "",
         "### Validation", "", *_results_table(results["validation"]), "",
     ]
+    if results.get("warnings"):
+        lines += ["### Warnings", "", *[f"- {w}" for w in results["warnings"]], ""]
     if image:
         lines += ["### Confusion of entity types (test)", "",
                   "Gold spans (rows) against predicted spans on the same words (columns); `missed`: no predicted "

@@ -494,6 +494,8 @@ def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str)
     sizes = "\n".join(["| languages | setting | training sentences | epochs | batch |", "|---|---|---|---|---|"] + [
         f"| {langs} | {setting} | {v.get('train_sentences')} | {v.get('num_train_epochs')} "
         f"| {v.get('per_device_train_batch_size')} |" for (langs, setting), v in setups.items()])
+    flagged = [f"- `{rec['run'].name}`: {w}" for rec in records for w in rec["results"].get("warnings", [])]
+    to_check = "\n## Runs to check\n" + "\n".join(flagged) + "\n" if flagged else ""
     timed = [rec["seconds"] for rec in records if rec["seconds"] is not None]
     minutes = sum(timed) / 60
     path = out / "RESULTS.md"
@@ -519,7 +521,7 @@ validation carved from the released validation file, test = the released `test_1
 
 ## What the numbers say
 {chr(10).join(conclusions(cells)) or '- nothing to compare yet'}
-
+{to_check}
 ## Reference: Ehsan & Solorio (2025)
 - Shahmukhi: {PAPER['shahmukhi']}; Pashto: {PAPER['pashto']}.
 - {PAPER['note']}.

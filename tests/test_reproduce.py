@@ -58,6 +58,21 @@ def test_a_difference_inside_the_seeds_spread_is_a_tie():
     assert "pashto, original: multilingual vs monolingual: worse by 11.00" in verdicts
 
 
+def test_runs_that_tag_no_entity_are_listed_for_checking(tmp_path):
+    from hubkit.metrics import score
+
+    gold = [["B-PER", "I-PER", "O"], ["B-LOC", "O"]]
+    learned = {"test": score(gold, gold), "setup": {}, "warnings": []}
+    only_o = {"test": score(gold, [["O"] * 3, ["O"] * 2]), "setup": {}, "warnings": ["learned only 'O' (lr 3e-4)"]}
+    records = [{"run": Run("original", "mono", ("sindhi",), seed), "results": res, "seconds": 1.0}
+               for seed, res in ((1, learned), (2, only_o))]
+    text = reproduce.write_results(GridConfig(name="t"), records, tmp_path, "hubkit reproduce t.yaml").read_text()
+    assert "## Runs to check\n- `original__mono__sindhi__seed2`: learned only 'O' (lr 3e-4)\n" in text
+    assert "seed1`" not in text.split("## Runs to check")[1]
+    records[1]["results"]["warnings"] = []
+    assert "Runs to check" not in reproduce.write_results(GridConfig(name="t"), records, tmp_path, "c").read_text()
+
+
 def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     """The CI slice: tiny model, Pashto, original / cluster-x1 / reference, one seed, a few steps,
     trained two at a time in worker processes."""

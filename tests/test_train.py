@@ -352,6 +352,25 @@ def test_early_stopping_and_empty_sentences(real_data_dir, cache_dir, tmp_path):
     assert res["test"]["n_sentences"] == 32  # empty sentences are still scored (trivially)
 
 
+def test_a_model_that_learned_only_o_is_flagged(trained, real_data_dir, cache_dir, tmp_path):
+    """Trained on sentences whose entities were erased, the model tags no entity: results.json, the log's
+    warning and the model card say so instead of leaving a silent F1 of 0."""
+    src = _from_arrow(real_data_dir / "pashto/wikiann/train.arrow", "ps", "train", 40)
+    erased = src.map(lambda ex: {"ner_tags": [0] * len(ex["ner_tags"])})
+    repo = write_repo(tmp_path / "repo", {"pashto": {"train": erased, "validation": src, "test": src}})
+    out = tmp_path / "out"
+    assert main(train_args(repo, cache_dir, out, "--num_train_epochs", "3")) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert res["validation"]["overall"]["n_pred"] == 0 < res["validation"]["overall"]["n_gold"]
+    [warning] = res["warnings"]
+    assert "learned only 'O'" in warning and "0.003 at batch 8" in warning
+    card = (out / "README.md").read_text()
+    assert "### Warnings" in card and warning in card
+    # a run that tags entities carries no warning
+    learned = json.loads((trained / "results.json").read_text())
+    assert learned["validation"]["overall"]["n_pred"] > 0 and learned["warnings"] == []
+
+
 def test_push_to_hub_publishes_the_model_without_checkpoints(hub_server, pakner_dir, cache_dir, tmp_path):
     repo_id = "pakner-test/tiny-pakner-ner"
     out = tmp_path / "model"
