@@ -8,9 +8,11 @@ authors' reference sets as dataset folders), trains one model per cell and seed 
 mean and standard deviation of test F1 over seeds, per type, plots, and the paper's figures
 beside ours. A difference smaller than the seeds' spread is called a tie.
 
-Settings: `original` (ORG/pakner), `random` (pakner-aug `train_random`), `cluster-x1`,
-`cluster-x2`, `cluster-all-correct` (pakner-aug policies), `reference` (the training set the
-paper's authors released, where there is one; their test split is never used).
+Settings: `original` (ORG/pakner), `copies-x2` (cluster-x2's training set with every augmented
+sentence put back to the sentence it came from: as many sentences and optimizer steps as
+cluster-x2, no new names; the control for "more steps"), `random` (pakner-aug `train_random`),
+`cluster-x1`, `cluster-x2`, `cluster-all-correct` (pakner-aug policies), `reference` (the training
+set the paper's authors released, where there is one; their test split is never used).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-SETTINGS = ("original", "random", "cluster-x1", "cluster-x2", "cluster-all-correct", "reference")
+SETTINGS = ("original", "copies-x2", "random", "cluster-x1", "cluster-x2", "cluster-all-correct", "reference")
 MODES = ("mono", "multi")
 LANGUAGES = ("urdu", "shahmukhi", "sindhi", "pashto")
 # The authors' released augmented training sets (../shared/data/reference-augmented): they hold
@@ -43,7 +45,7 @@ PAPER = {
     "note": "augmentation +2 to +5 F1; causal LLMs (LLaMA-3-8B, Mistral-7B) under 50 F1; "
             "models: Glot500-base and XLM-RoBERTa-large",
 }
-_POLICY = {"original": None, "random": "random", "cluster-x1": None, "cluster-x2": "x2",
+_POLICY = {"original": None, "copies-x2": None, "random": "random", "cluster-x1": None, "cluster-x2": "x2",
            "cluster-all-correct": "all-correct", "reference": None}
 
 
@@ -201,6 +203,36 @@ def subset_pakner(pakner: Path, out: Path, sizes: dict, languages, seed: int = 0
     return out
 
 
+def copies_of(aug: Path, out: Path, languages) -> Path:
+    """`pakner-aug` with `train` = its `train_x2` where each augmented row is replaced by its source sentence.
+
+    Same size, entity-sentence mix and optimizer steps as cluster-x2, nothing new to learn from:
+    what augmentation adds beyond training longer on the same sentences shows against it.
+    """
+    import datasets
+
+    from hubkit import dataset_repo
+    from hubkit.build_aug import POLICY_SPLITS
+
+    if (out / "README.md").is_file():
+        return out
+    configs = {}
+    for lang in languages:
+        dd = datasets.load_dataset(str(aug), lang)
+        x2 = dd[POLICY_SPLITS["x2"]]
+        row_of = {i: n for n, i in enumerate(x2["id"])}
+        missing = sorted(set(x2["orig_id"]) - set(row_of))
+        if missing:  # every source sentence is in the split, as an original row
+            raise ValueError(f"{aug}/{lang}: augmented rows whose source sentence is not in train_x2: {missing[:3]}")
+        train = x2.select([row_of[o] for o in x2["orig_id"]])
+        configs[lang] = {"train": train, **{s: ds for s, ds in dd.items() if s == "validation" or s.startswith("test")}}
+    for name, splits in configs.items():
+        dataset_repo.write_config(out, name, splits)
+    dataset_repo.write_card(out, dataset_repo.card_yaml(configs, {"license": "other"}),
+                            "# pakner-aug train_x2 with augmented rows put back to their source sentences")
+    return out
+
+
 def _reference_size(aug: Path | None, lang: str) -> int | None:
     """Rows of our `cluster-x1` training set, so a budgeted reference run trains on as many."""
     if aug is None or not (aug / lang).is_dir():
@@ -245,6 +277,10 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
                          cache_dir=cache / "vectors", report_dir=out / "clusters",
                          with_random="random" in cfg.settings, **cfg.augment)
         _write_key(aug, aug_key)
+    copies = None
+    if "copies-x2" in cfg.settings:
+        copies = copies_of(aug, _reuse_or_clear(cache / "pakner-copies", _key_of(aug)), cfg.languages)
+        _write_key(copies, _key_of(aug))
     reference = None
     if "reference" in cfg.settings:
         reference = prepare_reference(data_dir, pakner, _reuse_or_clear(cache / "reference", _key_of(pakner)),
@@ -253,7 +289,7 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
     cells = []
     reference_sizes: dict = {}  # read once per language, not once per seed
     for r in runs:
-        dataset = {"original": pakner, "reference": reference}.get(r.setting, aug)
+        dataset = {"original": pakner, "reference": reference, "copies-x2": copies}.get(r.setting, aug)
         limit = None
         if r.setting == "reference" and (cfg.reference_matches_x1
                                          or any(cfg.max_train_samples.get(lang) for lang in r.languages)):
@@ -415,14 +451,18 @@ def _verdict(values: list[float], base: list[float]) -> str:
 
 
 def conclusions(cells: dict) -> list[str]:
-    """Each augmented setting against `original`, each cluster policy against `random` (does the
-    clustering matter, beyond adding sentences?), both in the same language and mode, and
-    multilingual against monolingual training (same language and setting): better, worse or a tie."""
+    """Each setting against `original`; new names (random, cluster-*) against `copies-x2` (do they
+    matter beyond training longer?); each cluster policy against `random` (does the clustering
+    matter, beyond new names?); all in the same language and mode; and multilingual against
+    monolingual training (same language and setting): better, worse or a tie."""
+    compared_with = {"original": lambda s: s != "original",
+                     "copies-x2": lambda s: s == "random" or s.startswith("cluster-"),
+                     "random": lambda s: s.startswith("cluster-")}
     lines = []
-    for baseline in ("original", "random"):
+    for baseline, compared in compared_with.items():
         for (lang, setting, mode), cell in sorted(cells.items()):
             base = cells.get((lang, baseline, mode))
-            if base is None or setting == baseline or (baseline == "random" and not setting.startswith("cluster-")):
+            if base is None or not compared(setting):
                 continue
             lines.append(f"- {lang}, {mode}: {setting} vs {baseline}: {_verdict(cell['f1'], base['f1'])}")
     for (lang, setting, mode), cell in sorted(cells.items()):

@@ -53,6 +53,11 @@ def test_a_difference_inside_the_seeds_spread_is_a_tie():
     assert "cluster-x1 vs original: tie" in verdicts
     assert "random vs original: better by 8.50" in verdicts
     assert "cluster-x1 vs random: worse by 7.50" in verdicts  # clusters judged against random replacement too
+    cells[("pashto", "copies-x2", "mono")] = _cell([59.0, 60.0, 61.0])  # the longer-training control
+    verdicts = "\n".join(conclusions(cells))
+    assert "copies-x2 vs original: better by 8.00" in verdicts
+    assert "random vs copies-x2: tie" in verdicts and "cluster-x1 vs copies-x2: worse by 7.00" in verdicts
+    assert "original vs copies-x2" not in verdicts and "copies-x2 vs random" not in verdicts
     cells[("pashto", "original", "multi")] = _cell([40.0, 41.0, 42.0])  # -11, spread 2: worse
     verdicts = "\n".join(conclusions(cells))
     assert "pashto, original: multilingual vs monolingual: worse by 11.00" in verdicts
@@ -74,14 +79,16 @@ def test_runs_that_tag_no_entity_are_listed_for_checking(tmp_path):
 
 
 def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
-    """The CI slice: tiny model, Pashto, original / cluster-x1 / reference, one seed, a few steps,
-    trained two at a time in worker processes."""
+    """The CI slice: tiny model, Pashto, original / copies-x2 / cluster-x1 / reference, one seed, a few
+    steps, trained two at a time in worker processes."""
+    import datasets
+
     cfg = GridConfig.load(REPO / "experiments" / "smoke.yaml")
     records = reproduce.run_grid(cfg, tmp_path, real_data_dir, jobs=2)
-    assert [r["run"].setting for r in records] == ["original", "cluster-x1", "reference"]
+    assert [r["run"].setting for r in records] == ["original", "copies-x2", "cluster-x1", "reference"]
     results_md = reproduce.write_results(cfg, records, tmp_path, "hubkit reproduce experiments/smoke.yaml")
     text = results_md.read_text()
-    for setting in ("original", "cluster-x1", "reference"):
+    for setting in ("original", "copies-x2", "cluster-x1", "reference"):
         assert f"| pashto | {setting} | mono | 1 |" in text
     assert (tmp_path / "f1.png").stat().st_size > 1000
     # hand-written notes between the markers survive a rewrite of the table
@@ -92,6 +99,14 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     orig_train = json.loads((tmp_path / "runs" / "original__mono__pashto__seed1" / "results.json").read_text())
     assert aug_train["setup"]["train_sentences"] > orig_train["setup"]["train_sentences"] == 100
     assert "test_reviewed" in records[0]["results"]
+    # copies-x2: cluster-x2's rows, each put back to its source sentence (same size, only original sentences)
+    x2 = datasets.load_dataset(str(tmp_path / "cache" / "pakner-aug"), "pashto", split="train_x2")
+    copies = datasets.load_dataset(str(tmp_path / "cache" / "pakner-copies"), "pashto", split="train")
+    original = datasets.load_dataset(str(tmp_path / "cache" / "pakner"), "pashto", split="train")
+    by_id = {row["id"]: (row["tokens"], row["ner_tags"]) for row in original}
+    assert len(copies) == len(x2) > len(original) and sorted(copies["id"]) == sorted(x2["orig_id"])
+    assert all(by_id[row["id"]] == (row["tokens"], row["ner_tags"]) for row in copies)
+    assert "copies-x2 vs original" in text and "cluster-x1 vs copies-x2" in text
     logs = {r["run"].setting: (tmp_path / "runs" / r["run"].name / "train.log").read_text() for r in records}
     assert all("INFO hubkit.train: training on" in log for log in logs.values())  # each worker logged its run
     assert "training on 100 sentences" in logs["original"]
@@ -107,7 +122,7 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     after = {r["run"].setting: (tmp_path / "runs" / r["run"].name / "results.json").stat().st_mtime_ns
              for r in changed}
     assert after["original"] == stamps["original"] and after["reference"] == stamps["reference"]
-    assert after["cluster-x1"] != stamps["cluster-x1"]
+    assert after["cluster-x1"] != stamps["cluster-x1"] and after["copies-x2"] != stamps["copies-x2"]
     assert (tmp_path / "cache" / "ranker" / "results.json").stat().st_mtime_ns == ranker_stamp
     summary = json.loads((tmp_path / "cache" / "pakner-aug" / "augmentation_summary.json").read_text())
     assert summary["cluster"]["n_candidates"] == 2  # rebuilt with the new option
