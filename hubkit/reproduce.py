@@ -308,6 +308,7 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
         for i, cell in enumerate(cells, 1):
             print(f"[{i}/{len(cells)}] {cell['run'].name}", flush=True)
             records.append(_run_cell(**cell))
+            print(f"  {_took(records[-1])}", flush=True)
         return records
     # Independent cells in worker processes (each with its own log file); on a small CPU machine
     # two single-threaded runs side by side train about twice as fast as one after the other.
@@ -315,15 +316,29 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     records = [None] * len(cells)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_die_with_parent) as pool:
         futures = {pool.submit(_run_cell, log_to_file=True, **cell): i for i, cell in enumerate(cells)}
         for done, future in enumerate(as_completed(futures), 1):
             i = futures[future]
             records[i] = future.result()
-            seconds = records[i]["seconds"]
-            print(f"[{done}/{len(cells)}] {cells[i]['run'].name}: "
-                  f"{'cached' if seconds is None else f'{seconds:.0f} s'}", flush=True)
+            print(f"[{done}/{len(cells)}] {cells[i]['run'].name}: {_took(records[i])}", flush=True)
     return records
+
+
+def _took(record: dict) -> str:
+    seconds = "" if record["seconds"] is None else f"{record['seconds']:.0f} s"
+    return f"cached{f' (trained in {seconds})' if seconds else ''}" if record["cached"] else seconds
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: a grid that is killed must not leave its trainings running (Linux)."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 # A cached folder is reused only if it was made from the same inputs: each holds `grid_key.json`
@@ -380,7 +395,7 @@ def _run_cell(run: Run, run_dir: Path, model: str, dataset: Path, options: dict,
     if not cached and not timing.is_file():
         timing.write_text(f"{time.perf_counter() - start:.1f}\n")
     seconds = float(timing.read_text()) if timing.is_file() else None  # None: trained before timings were kept
-    return {"run": run, "results": res, "seconds": seconds}
+    return {"run": run, "results": res, "seconds": seconds, "cached": cached}
 
 
 def _log_to(stream) -> None:

@@ -126,3 +126,53 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     assert (tmp_path / "cache" / "ranker" / "results.json").stat().st_mtime_ns == ranker_stamp
     summary = json.loads((tmp_path / "cache" / "pakner-aug" / "augmentation_summary.json").read_text())
     assert summary["cluster"]["n_candidates"] == 2  # rebuilt with the new option
+
+
+def test_workers_die_with_a_killed_grid(tmp_path):
+    """`--jobs N` trains in worker processes; killing the grid (even with SIGKILL) must stop them too."""
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    import time
+
+    script = tmp_path / "grid.py"
+    script.write_text(textwrap.dedent("""
+        import multiprocessing, os, sys, time
+        from concurrent.futures import ProcessPoolExecutor
+        from hubkit.reproduce import _die_with_parent
+
+        def train(path):
+            open(path, "w").write(str(os.getpid()))
+            time.sleep(120)
+
+        if __name__ == "__main__":
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_die_with_parent) as pool:
+                pool.submit(train, sys.argv[1])
+                time.sleep(120)
+    """))
+    pid_file = tmp_path / "worker.pid"
+    grid = subprocess.Popen([sys.executable, str(script), str(pid_file)], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 60
+        while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        worker = int(pid_file.read_text())
+    finally:
+        grid.kill()
+        grid.wait()
+
+    def running(pid: int) -> bool:  # a dead child not yet reaped by init shows as a zombie
+        try:
+            return " (Z)" not in Path(f"/proc/{pid}/status").read_text().split("State:")[1].splitlines()[0]
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 20
+    while running(worker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = running(worker)
+    if alive:
+        os.kill(worker, 9)
+    assert not alive, "the worker outlived the killed grid"
