@@ -123,7 +123,6 @@ def prepare_reference(data_dir: Path, pakner: Path, out: Path, languages) -> Pat
     """A dataset folder whose `train` is the authors' set and validation/test are pakner's."""
     import datasets
 
-    from hubkit import dataset_repo
     from hubkit.corpora import features
     from hubkit.readers import ReadReport, read_arrow
     from hubkit.labels import tags_to_ids
@@ -144,10 +143,17 @@ def prepare_reference(data_dir: Path, pakner: Path, out: Path, languages) -> Pat
         base = datasets.load_dataset(str(pakner), lang)
         configs[lang] = {"train": train, **{s: ds for s, ds in base.items() if s != "train"}}
         print(f"reference {lang}: {len(rows)} rows kept, {len(report.skipped)} skipped (0-token or malformed)")
+    return _write_folder(out, configs, "# Reference augmented training sets of Ehsan & Solorio (2025)\n\n"
+                                       "For comparison only.")
+
+
+def _write_folder(out: Path, configs: dict, card_body: str) -> Path:
+    """Write {config: {split: Dataset}} as a dataset folder laid out like a Hub repo; returns `out`."""
+    from hubkit import dataset_repo
+
     for name, splits in configs.items():
         dataset_repo.write_config(out, name, splits)
-    dataset_repo.write_card(out, dataset_repo.card_yaml(configs, {"license": "other"}),
-                            "# Reference augmented training sets of Ehsan & Solorio (2025)\n\nFor comparison only.")
+    dataset_repo.write_card(out, dataset_repo.card_yaml(configs, {"license": "other"}), card_body)
     return out
 
 
@@ -184,8 +190,6 @@ def subset_pakner(pakner: Path, out: Path, sizes: dict, languages, seed: int = 0
 
     import datasets
 
-    from hubkit import dataset_repo
-
     if (out / "README.md").is_file():
         return out
     configs = {}
@@ -196,11 +200,7 @@ def subset_pakner(pakner: Path, out: Path, sizes: dict, languages, seed: int = 0
         if n is not None and n < len(train):
             train = train.select(sorted(random.Random(seed).sample(range(len(train)), n)))
         configs[lang] = {"train": train, **{s: ds for s, ds in dd.items() if s != "train"}}
-    for name, splits in configs.items():
-        dataset_repo.write_config(out, name, splits)
-    dataset_repo.write_card(out, dataset_repo.card_yaml(configs, {"license": "other"}),
-                            f"# pakner, training subsets {sizes} (seed {seed})")
-    return out
+    return _write_folder(out, configs, f"# pakner, training subsets {sizes} (seed {seed})")
 
 
 def copies_of(aug: Path, out: Path, languages) -> Path:
@@ -211,7 +211,6 @@ def copies_of(aug: Path, out: Path, languages) -> Path:
     """
     import datasets
 
-    from hubkit import dataset_repo
     from hubkit.build_aug import POLICY_SPLITS
 
     if (out / "README.md").is_file():
@@ -226,11 +225,7 @@ def copies_of(aug: Path, out: Path, languages) -> Path:
             raise ValueError(f"{aug}/{lang}: augmented rows whose source sentence is not in train_x2: {missing[:3]}")
         train = x2.select([row_of[o] for o in x2["orig_id"]])
         configs[lang] = {"train": train, **{s: ds for s, ds in dd.items() if s == "validation" or s.startswith("test")}}
-    for name, splits in configs.items():
-        dataset_repo.write_config(out, name, splits)
-    dataset_repo.write_card(out, dataset_repo.card_yaml(configs, {"license": "other"}),
-                            "# pakner-aug train_x2 with augmented rows put back to their source sentences")
-    return out
+    return _write_folder(out, configs, "# pakner-aug train_x2 with augmented rows put back to their source sentences")
 
 
 def _reference_size(aug: Path | None, lang: str) -> int | None:
@@ -327,8 +322,11 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
 
 
 def _took(record: dict) -> str:
-    seconds = "" if record["seconds"] is None else f"{record['seconds']:.0f} s"
-    return f"cached{f' (trained in {seconds})' if seconds else ''}" if record["cached"] else seconds
+    """`412 s`, or `cached (trained in 412 s)` for a run read back (plain `cached` if it was never timed)."""
+    seconds = None if record["seconds"] is None else f"{record['seconds']:.0f} s"
+    if not record["cached"]:
+        return seconds
+    return f"cached (trained in {seconds})" if seconds else "cached"
 
 
 def _die_with_parent() -> None:

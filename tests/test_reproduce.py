@@ -109,12 +109,21 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     assert len(copies) == len(x2) > len(original) and sorted(copies["id"]) == sorted(x2["orig_id"])
     assert all(by_id[row["id"]] == (row["tokens"], row["ner_tags"]) for row in copies)
     assert "copies-x2 vs original" in text and "cluster-x1 vs copies-x2" not in text
+    # a budget's fixed training subset: a seeded sample in upstream order, other splits untouched
+    subset_dir = reproduce.subset_pakner(tmp_path / "cache" / "pakner", tmp_path / "subset", {"pashto": 30}, ["pashto"])
+    subset = datasets.load_dataset(str(subset_dir), "pashto")
+    ids = original["id"]
+    assert len(subset["train"]) == 30 and subset["train"]["id"] == sorted(subset["train"]["id"], key=ids.index)
+    assert subset["validation"]["id"] == datasets.load_dataset(
+        str(tmp_path / "cache" / "pakner"), "pashto", split="validation")["id"]
     logs = {r["run"].setting: (tmp_path / "runs" / r["run"].name / "train.log").read_text() for r in records}
     assert all("INFO hubkit.train: training on" in log for log in logs.values())  # each worker logged its run
     assert "training on 100 sentences" in logs["original"]
     # cached: a second run trains nothing new
     again = reproduce.run_grid(cfg, tmp_path, real_data_dir)
     assert [r["results"]["setup"] for r in again] == [r["results"]["setup"] for r in records]
+    assert all(r["cached"] for r in again) and not any(r["cached"] for r in records)
+    assert reproduce._took(again[0]) == f"cached (trained in {again[0]['seconds']:.0f} s)"
     # a changed augmentation option redoes the augmented data and the runs trained on it, nothing else
     stamps = {r["run"].setting: (tmp_path / "runs" / r["run"].name / "results.json").stat().st_mtime_ns
               for r in records}
