@@ -77,6 +77,8 @@ def train_fasttext(sentences: Sequence[Sequence[str]], params: FastTextParams = 
         path = Path(cache_dir) / f"fasttext-{corpus_hash(sentences, params)}.kv"
         if path.exists():
             return FastTextKeyedVectors.load(str(path))
+    # The epoch bar says what gensim's INFO lines would (dozens per model, into a grid's log).
+    logging.getLogger("gensim").setLevel(logging.WARNING)
     # workers=1 + seed: gensim's threads race on shared weights, so only one worker is reproducible.
     model = FastText(vector_size=params.vector_size, window=params.window, min_count=params.min_count,
                      min_n=params.min_n, max_n=params.max_n, sg=params.sg, bucket=params.bucket, seed=params.seed, workers=1)
