@@ -25,6 +25,7 @@ from hubkit.labels import ID2LABEL, LABEL2ID, LABELS
 TINY = "tiny"
 E5_SMALL = "e5-small"
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R order: ids 0..4
+TINY_RECIPE = 2  # part of a tiny folder's cache key: 2 = canonical vocabulary order (1 had run-dependent ids)
 
 # A few sentences per script so a tiny tokenizer always covers all four languages.
 BUILTIN_SENTENCES = [
@@ -71,6 +72,7 @@ def train_tiny_tokenizer(sentences: Iterable[str], vocab_size: int = 2000):
     trainer = trainers.UnigramTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS,
                                       unk_token="<unk>", show_progress=False)
     tok.train_from_iterator(list(sentences), trainer)
+    tok = _canonical_vocab(tok)
     ids = {t: tok.token_to_id(t) for t in SPECIAL_TOKENS}
     assert [ids[t] for t in SPECIAL_TOKENS] == list(range(5)), ids
     tok.post_processor = processors.TemplateProcessing(
@@ -81,6 +83,29 @@ def train_tiny_tokenizer(sentences: Iterable[str], vocab_size: int = 2000):
                                    model_max_length=512)
 
 
+def _canonical_vocab(tok):
+    """The same pieces with the same ids and scores on every run.
+
+    Two things in the Unigram trainer vary from run to run: its scores in the last bits
+    (parallel float sums), and the scores of the rare characters it adds at the end (the
+    floor score plus 1e-4 per character, handed out in hash-set order). Either way the pieces
+    come out in another order, so the same seed initialises other embedding rows and a grid
+    could not be reproduced. So scores are rounded to 1e-9, those rare characters all get the
+    floor score (a lone character has no rival piece, so its score barely matters), and the
+    pieces are sorted by score and text after the special tokens.
+    """
+    from tokenizers import Tokenizer
+
+    spec = json.loads(tok.to_str())
+    vocab = spec["model"]["vocab"]
+    special, rest = vocab[:len(SPECIAL_TOKENS)], vocab[len(SPECIAL_TOKENS):]
+    floor = min(score for _, score in rest)
+    added = floor + 1e-4 * sum(len(piece) == 1 for piece, _ in rest)  # the highest score the trainer can add
+    pieces = [[piece, round(floor if len(piece) == 1 and score <= added else score, 9)] for piece, score in rest]
+    spec["model"]["vocab"] = special + sorted(pieces, key=lambda p: (-p[1], p[0]))
+    return Tokenizer.from_str(json.dumps(spec, ensure_ascii=False))
+
+
 def build_tiny_model(sentences: Iterable[str] = (), cache_dir: str | Path | None = None, seed: int = 0,
                      vocab_size: int = 2000) -> Path:
     """Build (once; cached by content) a random XLM-R-style token classifier folder."""
@@ -88,7 +113,7 @@ def build_tiny_model(sentences: Iterable[str] = (), cache_dir: str | Path | None
     from transformers import XLMRobertaConfig, XLMRobertaForTokenClassification
 
     sentences = BUILTIN_SENTENCES + [s for s in sentences if s.strip()]
-    key = hashlib.sha256(json.dumps([sentences, seed, vocab_size], ensure_ascii=False).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps([sentences, seed, vocab_size, TINY_RECIPE], ensure_ascii=False).encode()).hexdigest()[:12]
     folder = Path(cache_dir or default_cache_dir()) / f"tiny-xlmr-{key}"
     if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
         return folder

@@ -527,6 +527,13 @@ def plot(cells: dict, path: Path) -> Path:
 NOTES = ("<!-- notes -->", "<!-- /notes -->")
 
 
+def _versions() -> str:
+    """The libraries whose version can move a number (they are not pinned)."""
+    from importlib.metadata import version
+
+    return ", ".join(f"{name} {version(name)}" for name in ("torch", "transformers", "tokenizers", "gensim", "scikit-learn"))
+
+
 def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str) -> Path:
     cells = aggregate(records)
     png = plot(cells, out / "f1.png") if cells else None
@@ -560,6 +567,7 @@ def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str)
 
 Command: `{command}`
 Machine: {platform.machine()}, {platform.system()}, {os.cpu_count()} CPU cores, device `{next(iter(setups.values()), {}).get('device', '?')}`;
+{_versions()};
 {len(records)} runs; {len(timed)} of them timed: {minutes:.0f} minutes of training and evaluation (summed over runs).
 {notes}Model: `{cfg.model}`. Budget: {cfg.budget_note or 'see the config'}.
 

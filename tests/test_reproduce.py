@@ -84,6 +84,7 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     """The CI slice: tiny model, Pashto, original / copies-x2 / cluster-x1 / reference, one seed, a few
     steps, trained two at a time in worker processes."""
     import datasets
+    import transformers
 
     cfg = GridConfig.load(REPO / "experiments" / "smoke.yaml")
     records = reproduce.run_grid(cfg, tmp_path, real_data_dir, jobs=2)
@@ -93,6 +94,7 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     for setting in ("original", "copies-x2", "cluster-x1", "reference"):
         assert f"| pashto | {setting} | mono | 1 |" in text
     assert (tmp_path / "f1.png").stat().st_size > 1000
+    assert f"transformers {transformers.__version__}" in text  # versions are not pinned: the table names them
     # hand-written notes between the markers survive a rewrite of the table
     results_md.write_text(text.replace("Model: `tiny`", "<!-- notes -->\nran in 3 s\n<!-- /notes -->\nModel: `tiny`"))
     rewritten = reproduce.write_results(cfg, records, tmp_path, "hubkit reproduce experiments/smoke.yaml").read_text()

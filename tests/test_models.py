@@ -1,0 +1,36 @@
+"""The tiny model's tokenizer: the same vocabulary, ids and scores on every run."""
+
+import json
+import random
+
+from hubkit.models import SPECIAL_TOKENS, build_tiny_model, train_tiny_tokenizer
+
+
+def _corpus() -> list[str]:
+    # Frequent Urdu words (real pieces, near-tied scores) and many characters seen once or twice
+    # (Gurmukhi, Hebrew, Armenian, Bengali), which the trainer adds at its floor score in hash order.
+    rng = random.Random(0)
+    words = ["کراچی", "لاہور", "پاکستان", "میں", "کے", "نے", "عمران", "خان", "دریائے", "سندھ", "بارش", "ہوئی"]
+    rare = [chr(c) for c in [*range(0x0A05, 0x0A15), *range(0x05D0, 0x05EA), *range(0x0531, 0x0550), *range(0x0995, 0x09A8)]]
+    lines = [" ".join(rng.choice(words) for _ in range(8)) for _ in range(300)]
+    lines += [" ".join(rng.sample(rare, 3)) for _ in range(40)]
+    return lines
+
+
+def _vocab(tok) -> list:
+    return json.loads(tok.backend_tokenizer.to_str())["model"]["vocab"]
+
+
+def test_tokenizer_training_is_reproducible():
+    corpus = _corpus()
+    first, second, third = (_vocab(train_tiny_tokenizer(corpus, vocab_size=300)) for _ in range(3))
+    assert first == second == third
+    assert [piece for piece, _ in first[:len(SPECIAL_TOKENS)]] == SPECIAL_TOKENS
+    assert len({piece for piece, _ in first}) == len(first)
+
+
+def test_tiny_model_folder_is_cached_by_content(tmp_path):
+    corpus = _corpus()[:50]
+    a = build_tiny_model(corpus, cache_dir=tmp_path)
+    assert build_tiny_model(corpus, cache_dir=tmp_path) == a
+    assert build_tiny_model(corpus, cache_dir=tmp_path, seed=1) != a
