@@ -528,10 +528,16 @@ NOTES = ("<!-- notes -->", "<!-- /notes -->")
 
 
 def _versions() -> str:
-    """The libraries whose version can move a number (they are not pinned)."""
-    from importlib.metadata import version
+    """The libraries whose version can move a number (they are not pinned), those installed."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return ", ".join(f"{name} {version(name)}" for name in ("torch", "transformers", "tokenizers", "gensim", "scikit-learn"))
+    found = []
+    for name in ("torch", "transformers", "tokenizers", "gensim", "scikit-learn"):
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:  # e.g. no augment extras: the grid has no cluster settings
+            pass
+    return ", ".join(found)
 
 
 def write_results(cfg: GridConfig, records: list[dict], out: Path, command: str) -> Path:
