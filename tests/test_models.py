@@ -29,8 +29,13 @@ def test_tokenizer_training_is_reproducible():
     assert len({piece for piece, _ in first}) == len(first)
 
 
-def test_tiny_model_folder_is_cached_by_content(tmp_path):
-    corpus = _corpus()[:50]
-    a = build_tiny_model(corpus, cache_dir=tmp_path)
-    assert build_tiny_model(corpus, cache_dir=tmp_path) == a
-    assert build_tiny_model(corpus, cache_dir=tmp_path, seed=1) != a
+def test_tiny_model_folder_is_rebuilt_byte_for_byte(tmp_path):
+    """Two caches, two builds: the same folder name and the same bytes (what makes a grid reproducible)."""
+    corpus = _corpus()
+    a = build_tiny_model(corpus, cache_dir=tmp_path / "a")
+    b = build_tiny_model(corpus, cache_dir=tmp_path / "b")
+    assert a.name == b.name
+    for name in ("tokenizer.json", "model.safetensors", "config.json"):
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    assert build_tiny_model(corpus, cache_dir=tmp_path / "a") == a  # read back from the cache
+    assert build_tiny_model(corpus, cache_dir=tmp_path / "a", seed=1) != a
