@@ -159,6 +159,10 @@ def _write_folder(out: Path, configs: dict, card_body: str) -> Path:
 
 # `hubkit train` options `_train` sets for every run itself; a config may not set them.
 SET_PER_RUN = {"output_dir", "seed", "dataset", "languages", "policy", "max_train_samples", "max_eval_samples"}
+# `train` options that say how the grid's runs mix the languages, a question the grid asks, not
+# part of making its data: the ranker (it only scores candidates) trains without them unless the
+# `ranker` section sets them, so grids that differ only here share one ranker and augmented set.
+RUNS_ONLY = {"sampling_temperature"}
 
 
 def _train(output_dir: Path, model: str, dataset: Path, languages, seed: int, options: dict,
@@ -237,6 +241,15 @@ def _reference_size(aug: Path | None, lang: str) -> int | None:
     return len(datasets.load_dataset(str(aug), lang, split="train"))
 
 
+def ranker_setup(cfg: GridConfig, data_key: str) -> tuple[dict, dict]:
+    """The ranker's `hubkit train` options and the key its folder (and the augmented data) is cached under."""
+    train = {k: v for k, v in cfg.train.items() if k not in RUNS_ONLY}
+    options = {**train, **{k: v for k, v in cfg.ranker.items() if k != "max_train_samples"}}
+    key = {"data": data_key, "model": cfg.model, "languages": sorted(cfg.languages), "train": train,
+           "ranker": cfg.ranker, "seed": cfg.seeds[0], "max_eval_samples": cfg.max_eval_samples}
+    return options, key
+
+
 def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False, jobs: int = 1) -> list[dict]:
     from hubkit.build import build_pakner
     from hubkit.build_aug import build_pakner_aug
@@ -258,13 +271,12 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
         _write_key(pakner, subset_key)
     needs_aug = any(r.setting not in ("original", "reference") for r in runs)
     aug = cache / "pakner-aug"
-    ranker_key = {"data": _key_of(pakner), "model": cfg.model, "languages": sorted(cfg.languages),
-                  "train": cfg.train, "ranker": cfg.ranker, "seed": cfg.seeds[0], "max_eval_samples": cfg.max_eval_samples}
+    ranker_options, ranker_key = ranker_setup(cfg, data_key=_key_of(pakner))
     aug_key = {"ranker": ranker_key, "augment": cfg.augment, "with_random": "random" in cfg.settings}
     if needs_aug and not (_reuse_or_clear(aug, aug_key) / "README.md").is_file():
         ranker_dir = _reuse_or_clear(cache / "ranker", ranker_key)
         _train(ranker_dir, cfg.model, pakner, cfg.languages, cfg.seeds[0],
-               {**cfg.train, **{k: v for k, v in cfg.ranker.items() if k != "max_train_samples"}},
+               ranker_options,
                max_train_samples=cfg.ranker.get("max_train_samples"), max_eval_samples=cfg.max_eval_samples,
                cache_dir=cache / "models")
         _write_key(ranker_dir, ranker_key)

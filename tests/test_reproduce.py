@@ -41,6 +41,20 @@ def test_unknown_key_is_refused(tmp_path):
         GridConfig.load(path)
 
 
+def test_language_sampling_is_the_runs_not_the_rankers():
+    """A grid that only resamples the languages (cpu-multi-t5) shares the ranker and augmented data
+    of the grid it varies (cpu), so it reproduces from a fresh clone without copied caches."""
+    base = GridConfig.load(REPO / "experiments" / "cpu.yaml")
+    resampled = GridConfig.load(REPO / "experiments" / "cpu-multi-t5.yaml")
+    assert resampled.train["sampling_temperature"] == 5.0
+    options, key = reproduce.ranker_setup(resampled, data_key="")
+    assert "sampling_temperature" not in options and options["num_train_epochs"] == 3
+    assert key == reproduce.ranker_setup(base, data_key="")[1]
+    resampled.ranker = {**resampled.ranker, "sampling_temperature": 5.0}  # asked for: the ranker gets it too
+    options, key = reproduce.ranker_setup(resampled, data_key="")
+    assert options["sampling_temperature"] == 5.0 and key != reproduce.ranker_setup(base, data_key="")[1]
+
+
 def _cell(values):
     return {"f1": values, "PER": [], "LOC": [], "ORG": [], "reviewed": []}
 
