@@ -77,14 +77,21 @@ def train_fasttext(sentences: Sequence[Sequence[str]], params: FastTextParams = 
         path = Path(cache_dir) / f"fasttext-{corpus_hash(sentences, params)}.kv"
         if path.exists():
             return FastTextKeyedVectors.load(str(path))
-    # The epoch bar says what gensim's INFO lines would (dozens per model, into a grid's log).
-    logging.getLogger("gensim").setLevel(logging.WARNING)
-    # workers=1 + seed: gensim's threads race on shared weights, so only one worker is reproducible.
-    model = FastText(vector_size=params.vector_size, window=params.window, min_count=params.min_count,
-                     min_n=params.min_n, max_n=params.max_n, sg=params.sg, bucket=params.bucket, seed=params.seed, workers=1)
-    model.build_vocab(corpus_iterable=sentences)
-    model.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=params.epochs,
-                callbacks=[_epoch_bar(params.epochs, progress)])
+    # The epoch bar says what gensim's INFO lines would (dozens per model, into a grid's log);
+    # quieted while training only, so a caller's own gensim logging is left as it was.
+    gensim_log = logging.getLogger("gensim")
+    level = gensim_log.level
+    gensim_log.setLevel(logging.WARNING)
+    try:
+        # workers=1 + seed: gensim's threads race on shared weights, so only one worker is reproducible.
+        model = FastText(vector_size=params.vector_size, window=params.window, min_count=params.min_count,
+                         min_n=params.min_n, max_n=params.max_n, sg=params.sg, bucket=params.bucket,
+                         seed=params.seed, workers=1)
+        model.build_vocab(corpus_iterable=sentences)
+        model.train(corpus_iterable=sentences, total_examples=len(sentences), epochs=params.epochs,
+                    callbacks=[_epoch_bar(params.epochs, progress)])
+    finally:
+        gensim_log.setLevel(level)
     kv = model.wv
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)

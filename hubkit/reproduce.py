@@ -540,7 +540,7 @@ NOTES = ("<!-- notes -->", "<!-- /notes -->")
 
 
 def _versions() -> str:
-    """The libraries whose version can move a number (they are not pinned), those installed."""
+    """The installed libraries whose version can move a number (`make venv CONSTRAINTS=` takes others)."""
     from importlib.metadata import PackageNotFoundError, version
 
     found = []

@@ -108,7 +108,7 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     for setting in ("original", "copies-x2", "cluster-x1", "reference"):
         assert f"| pashto | {setting} | mono | 1 |" in text
     assert (tmp_path / "f1.png").stat().st_size > 1000
-    assert f"transformers {transformers.__version__}" in text  # versions are not pinned: the table names them
+    assert f"transformers {transformers.__version__}" in text  # versions can differ from constraints.txt: the table names them
     # hand-written notes between the markers survive a rewrite of the table
     results_md.write_text(text.replace("Model: `tiny`", "<!-- notes -->\nran in 3 s\n<!-- /notes -->\nModel: `tiny`"))
     rewritten = reproduce.write_results(cfg, records, tmp_path, "hubkit reproduce experiments/smoke.yaml").read_text()
