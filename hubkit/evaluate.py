@@ -222,9 +222,13 @@ MODEL_COLUMNS = ["input_ids", "attention_mask", "labels"]
 
 
 def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
-                  desc: str = "predicting", progress: bool = True) -> list[list[str]]:
-    """One predicted tag per word for every sentence of `ds` (windows stitched back)."""
+                  desc: str = "predicting", progress: bool = True, bio_decoding: bool = True) -> list[list[str]]:
+    """One predicted tag per word for every sentence of `ds` (windows stitched back); with
+    `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.decoding), else argmax."""
+    import numpy as np
     import torch
+
+    from hubkit.decoding import decode
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
     from transformers import DataCollatorForTokenClassification
@@ -247,43 +251,45 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
         device = next(model.parameters()).device
     was_training = model.training
     model.eval()
-    flat_preds: list[list[int]] = []
+    flat_scores: list[np.ndarray] = []  # per window: (words, labels) log-probabilities
     main = accelerator is None or accelerator.is_local_main_process
     with torch.no_grad():
         for batch in tqdm(loader, desc=desc, disable=not (main and progress), leave=False):
             batch = {k: v.to(device) for k, v in batch.items()}
             labels = batch.pop("labels")
-            preds = model(**batch).logits.argmax(-1)
+            scores = model(**batch).logits.float().log_softmax(-1)
             if accelerator is not None:
-                preds = accelerator.pad_across_processes(preds, dim=1, pad_index=-100)
+                scores = accelerator.pad_across_processes(scores, dim=1, pad_index=0)
                 labels = accelerator.pad_across_processes(labels, dim=1, pad_index=-100)
-                preds, labels = accelerator.gather_for_metrics((preds, labels))
+                scores, labels = accelerator.gather_for_metrics((scores, labels))
             # Word positions are where labels != -100: every word has one there (its first sub-word).
-            for p, l in zip(preds.cpu().tolist(), labels.cpu().tolist()):
-                flat_preds.append([pi for pi, li in zip(p, l) if li != -100])
+            for sc, l in zip(scores.cpu().numpy(), labels.cpu().numpy()):
+                flat_scores.append(sc[l != -100])
     model.train(was_training)
-    out: list[list[str | None]] = [[None] * len(words) for words in ds["tokens"]]
-    for (sent, start, n), preds in zip(meta, flat_preds):
-        if len(preds) != n:
-            raise RuntimeError(f"sentence {sent}: window at word {start} has {n} words but {len(preds)} predictions")
-        out[sent][start:start + n] = [LABELS[p] for p in preds]
-    missing = [i for i, s in enumerate(out) if any(t is None for t in s)]
+    sentence_scores: list[list[np.ndarray | None]] = [[None] * len(words) for words in ds["tokens"]]
+    for (sent, start, n), scores in zip(meta, flat_scores):
+        if len(scores) != n:
+            raise RuntimeError(f"sentence {sent}: window at word {start} has {n} words but {len(scores)} predictions")
+        sentence_scores[sent][start:start + n] = list(scores)
+    missing = [i for i, s in enumerate(sentence_scores) if any(t is None for t in s)]
     if missing:
         raise RuntimeError(f"{len(missing)} sentence(s) with unscored words, e.g. sentence {missing[0]}")
-    return out  # type: ignore[return-value]
+    return [[LABELS[i] for i in decode(np.array(s).reshape(len(s), len(LABELS)), bio=bio_decoding)]
+            for s in sentence_scores]
 
 
 def evaluate_dataset(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
-                     desc: str = "evaluating") -> tuple[dict, list[list[str]]]:
+                     desc: str = "evaluating", bio_decoding: bool = True) -> tuple[dict, list[list[str]]]:
     """(results, predictions) of a model on a Dataset with tokens, ner_tags and hubkit_lang."""
-    preds = predict_words(model, tokenizer, ds, batch_size, max_length, accelerator, desc)
+    preds = predict_words(model, tokenizer, ds, batch_size, max_length, accelerator, desc, bio_decoding=bio_decoding)
     gold = [[LABELS[t] for t in tags] for tags in ds["ner_tags"]]
     langs = ds[LANG_COLUMN] if LANG_COLUMN in ds.column_names else None
     return compute_metrics(gold, preds, langs), preds
 
 
 def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: str = "test",
-                   batch_size: int = 32, max_length: int = 256, trust_remote_code: bool = False) -> dict:
+                   batch_size: int = 32, max_length: int = 256, trust_remote_code: bool = False,
+                   bio_decoding: bool = True) -> dict:
     """Score a token classifier (folder, Hub id, or (model, tokenizer)) on a dataset split."""
     import torch
 
@@ -301,13 +307,17 @@ def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: s
         ds = concat(data)
     else:
         ds = dataset
-    results, _ = evaluate_dataset(model, tokenizer, ds, batch_size, max_length, desc=f"evaluating {split}")
+    results, _ = evaluate_dataset(model, tokenizer, ds, batch_size, max_length, desc=f"evaluating {split}",
+                                  bio_decoding=bio_decoding)
     return results
 
 
 def _cli_evaluate(args: argparse.Namespace) -> int:
+    from hubkit.hardware import apply_threads
+
+    apply_threads(args.threads)
     results = evaluate_model(args.model, args.dataset, args.languages, args.split, args.batch_size,
-                             args.max_length, args.trust_remote_code)
+                             args.max_length, args.trust_remote_code, bio_decoding=not args.no_bio_decoding)
     print(format_table(results, title=f"{args.model} on {args.dataset} [{args.split}]"))
     if args.output:
         path = save_results(args.output, model=str(args.model), dataset=str(args.dataset),
@@ -330,6 +340,10 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max_length", type=int, default=256, help="sub-words per window; longer sentences are split")
     p.add_argument("--output", help="write results.json into this folder")
     p.add_argument("--trust_remote_code", action="store_true", help="run code shipped with the model (off by default)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
+    p.add_argument("--no_bio_decoding", action="store_true",
+                   help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")
     p.set_defaults(func=_cli_evaluate)
     return p
 

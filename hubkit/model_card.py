@@ -97,6 +97,13 @@ def card_data(results: dict):
                                     dataset_type=dataset_type, dataset_name=f"{dataset_type} ({lang})",
                                     dataset_config=lang, dataset_split="test", metric_type=key,
                                     metric_value=round(sub["overall"][key], 4), metric_name=f"{label} ({lang})"))
+    for extra in results.get("extra_evaluations", []):  # e.g. Pashto's corrected test split
+        lang, split, overall = extra["language"], extra["split"], extra["overall"]
+        for key, label in (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1")):
+            evals.append(EvalResult(task_type="token-classification", task_name="Named Entity Recognition",
+                                    dataset_type=dataset_type, dataset_name=f"{dataset_type} ({lang}, {split})",
+                                    dataset_config=lang, dataset_split=split, metric_type=key,
+                                    metric_value=round(overall[key], 4), metric_name=f"{label} ({lang}, {split})"))
     return ModelCardData(
         language=[LANGUAGES[l] for l in langs if l in LANGUAGES], license=setup.get("license", "apache-2.0"),
         library_name="transformers", pipeline_tag="token-classification",
@@ -141,6 +148,13 @@ def render_card(results: dict, image: str | None = "confusion_matrix.png") -> st
         "### Test", "", *_results_table(results["test"]), "",
         "### Validation", "", *_results_table(results["validation"]), "",
     ]
+    for extra in results.get("extra_evaluations", []):
+        o = extra["overall"]
+        lines += [f"### {LANGUAGE_NAMES.get(extra['language'], extra['language'])}, split `{extra['split']}`", "",
+                  f"precision {_pct(o['precision'])}, recall {_pct(o['recall'])}, F1 {_pct(o['f1'])} "
+                  f"({o['n_gold']} gold entities). {extra.get('note', '')}", ""]
+    if results.get("release_notes"):
+        lines += [*results["release_notes"], ""]
     if results.get("warnings"):
         lines += ["### Warnings", "", *[f"- {w}" for w in results["warnings"]], ""]
     if image:

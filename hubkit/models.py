@@ -24,6 +24,7 @@ from hubkit.labels import ID2LABEL, LABEL2ID, LABELS
 
 TINY = "tiny"
 E5_SMALL = "e5-small"
+E5_TRIMMED = "e5-small-pakner-vocab"  # e5-small cut to the pieces of the training dataset's train+validation text
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R order: ids 0..4
 TINY_RECIPE = 2  # part of a tiny folder's cache key: 2 = canonical vocabulary order (1 had run-dependent ids)
 
@@ -135,8 +136,16 @@ def build_tiny_model(sentences: Iterable[str] = (), cache_dir: str | Path | None
 
 
 def resolve_model(name_or_path: str, cache_dir: str | Path | None = None,
-                  sentences: Iterable[str] = (), seed: int = 0) -> str:
-    """A name for `from_pretrained`: Hub id or folder as given, `e5-small` and `tiny` built locally."""
+                  sentences: Iterable[str] = (), seed: int = 0, vocab_dataset: str | None = None) -> str:
+    """A name for `from_pretrained`: Hub id or folder as given, `e5-small`, `e5-small-pakner-vocab`
+    (trimmed on `vocab_dataset`, hubkit.trim_vocab) and `tiny` built locally."""
+    if name_or_path == E5_TRIMMED:
+        if not vocab_dataset:
+            raise ModelError(f"{E5_TRIMMED} needs a dataset whose train and validation text choose the vocabulary")
+        from hubkit.e5small import convert_e5_small
+        from hubkit.trim_vocab import trimmed_model_for_dataset
+
+        return str(trimmed_model_for_dataset(convert_e5_small(), vocab_dataset, cache_dir=cache_dir))
     if name_or_path == TINY:
         return str(build_tiny_model(sentences, cache_dir=cache_dir, seed=seed))
     if name_or_path == E5_SMALL:
@@ -146,16 +155,38 @@ def resolve_model(name_or_path: str, cache_dir: str | Path | None = None,
     return name_or_path
 
 
+def looks_like_path(name: str) -> bool:
+    """A local path rather than a Hub id (`name` or `org/name`): absolute, ./ ~ .., more than one
+    slash, a backslash, or a first part that is an existing local folder (`build/ranker`)."""
+    first = name.split("/", 1)[0]
+    return (name.startswith(("/", ".", "~")) or name.count("/") > 1 or "\\" in name
+            or ("/" in name and Path(first).is_dir()))
+
+
+def _endpoint() -> str:
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT
+
+
 def _load_config(name_or_path: str, trust_remote_code: bool = False):
     from transformers import AutoConfig
 
-    path = Path(name_or_path)
+    path = Path(name_or_path).expanduser()
     if path.exists() and not (path / "config.json").is_file():
         raise ModelError(f"{path}: no config.json, so this folder is not a transformers model")
+    if not path.exists() and looks_like_path(name_or_path):
+        raise ModelError(f"no such folder: {name_or_path}")
     try:
-        return AutoConfig.from_pretrained(name_or_path, trust_remote_code=trust_remote_code)
+        return AutoConfig.from_pretrained(str(path) if path.exists() else name_or_path,
+                                          trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as err:
-        raise ModelError(f"{name_or_path}: cannot read a model config ({err})") from err
+        if path.exists():
+            raise ModelError(f"{name_or_path}: cannot read a model config ({err})") from err
+        offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+        hint = (" (HF_HUB_OFFLINE=1: nothing is fetched; a local folder of that name does not exist either)"
+                if offline else "")
+        raise ModelError(f"not found on {_endpoint()}: {name_or_path}{hint}") from None
 
 
 def check_encoder_config(config, name: str, need_head: bool = False) -> None:
@@ -201,9 +232,15 @@ def load_for_training(name_or_path: str, trust_remote_code: bool = False):
 
 
 def load_token_classifier(name_or_path: str, trust_remote_code: bool = False):
-    """(model, tokenizer) of a fine-tuned hubkit token classifier; ModelError when it is not one."""
+    """(model, tokenizer) of a fine-tuned hubkit token classifier (PyTorch, or an ONNX folder from
+    `hubkit export-onnx`); ModelError when it is not one."""
     from transformers import AutoModelForTokenClassification
 
+    from hubkit.onnx_export import OnnxTokenClassifier, is_onnx_folder
+
+    if is_onnx_folder(name_or_path):
+        check_encoder_config(_load_config(name_or_path), name_or_path, need_head=True)
+        return OnnxTokenClassifier(name_or_path), load_tokenizer(name_or_path)
     config = _load_config(name_or_path, trust_remote_code)
     check_encoder_config(config, name_or_path, need_head=True)
     tokenizer = load_tokenizer(name_or_path, trust_remote_code)

@@ -72,7 +72,7 @@ def predict(model, token_lists: Sequence[Sequence[str]], batch_size: int = 64, m
     unique = list(dict.fromkeys(tuple(t) for t in token_lists))
     ds = datasets.Dataset.from_dict({"tokens": [list(u) for u in unique], "ner_tags": [[0] * len(u) for u in unique]})
     preds = predict_words(mdl, tok, ds, batch_size=batch_size, max_length=max_length, desc="ranking",
-                          progress=progress) if unique else []
+                          progress=progress, bio_decoding=False) if unique else []
     by_tokens = dict(zip(unique, preds))
     return [by_tokens[tuple(t)] for t in token_lists]
 

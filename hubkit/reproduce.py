@@ -27,6 +27,8 @@ from pathlib import Path
 
 import yaml
 
+from hubkit.hardware import THREADS_ENV, usable_cores
+
 SETTINGS = ("original", "copies-x2", "random", "cluster-x1", "cluster-x2", "cluster-all-correct", "reference")
 MODES = ("mono", "multi")
 LANGUAGES = ("urdu", "shahmukhi", "sindhi", "pashto")
@@ -323,8 +325,9 @@ def run_grid(cfg: GridConfig, out: Path, data_dir: Path, only_plan: bool = False
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     records = [None] * len(cells)
+    threads = os.environ.get(THREADS_ENV) or str(max(1, usable_cores() // jobs))  # the cores, shared by the jobs
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_die_with_parent) as pool:
+                             initializer=_init_worker, initargs=(threads,)) as pool:
         futures = {pool.submit(_run_cell, log_to_file=True, **cell): i for i, cell in enumerate(cells)}
         for done, future in enumerate(as_completed(futures), 1):
             i = futures[future]
@@ -341,12 +344,14 @@ def _took(record: dict) -> str:
     return f"cached (trained in {seconds})" if seconds else "cached"
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: a grid that is killed must not leave its trainings running (Linux)."""
+def _init_worker(threads: str) -> None:
+    """Worker initializer: the worker's share of the cores, and a grid that is killed must not
+    leave its trainings running (Linux)."""
     import ctypes
     import signal
     import sys
 
+    os.environ[THREADS_ENV] = threads
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 

@@ -11,7 +11,9 @@ The path, one way:
    `torch.inference_mode` (GPU when there is one). Each word takes the label of its first
    sub-word, from the window in which it is most central, so an entity that straddles a window
    boundary is seen whole with context on both sides.
-3. BIO -> entities with hubkit.labels.entity_spans; score = mean softmax probability of the
+3. Per sentence, the best BIO-valid tag sequence (Viterbi, hubkit.decoding; `bio_decoding=False`:
+   each word's argmax), so every output format shows the same valid tags.
+4. BIO -> entities with hubkit.labels.entity_spans; score = mean softmax probability of the
    entity's words; `text[start:end] == entity.text` always.
 """
 
@@ -28,6 +30,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import numpy as np
+
+from hubkit.decoding import decode
+from hubkit.hardware import apply_threads
 from hubkit.labels import LABELS, entity_spans
 
 # ----------------------------------------------------------------------------- words
@@ -130,7 +136,7 @@ class Tagger:
     """A token-classification model with the hubkit labels, loaded once, tagging raw text."""
 
     def __init__(self, model, tokenizer, batch_size: int = 32, max_length: int | None = None,
-                 overlap: float = 0.25, device: str | None = None):
+                 overlap: float = 0.25, device: str | None = None, bio_decoding: bool = True):
         import torch
 
         from hubkit.evaluate import model_max_length
@@ -144,6 +150,7 @@ class Tagger:
         self.model = model.to(self.device).eval()
         self.tokenizer = tokenizer
         self.batch_size = batch_size
+        self.bio_decoding = bio_decoding  # best BIO-valid sequence per sentence (hubkit.decoding), else argmax
         limit = model_max_length(model)
         tok_limit = getattr(tokenizer, "model_max_length", None) or limit
         self.max_length = min(max_length or limit, limit, tok_limit if tok_limit < 10**6 else limit)
@@ -185,7 +192,8 @@ class Tagger:
                 windows.append((si, a, b, sum(counts[a:b])))
         windows.sort(key=lambda w: w[3])  # similar lengths together: little padding
         unseen = (-1, 0)
-        best = [[(unseen, 0, 1.0)] * len(s) for s in flat]  # per word: (centrality, label id, prob)
+        o_only = np.eye(len(LABELS))[0]  # a word the model never saw (no sub-words, or truncated) is O
+        best = [[(unseen, o_only)] * len(s) for s in flat]  # per word: (centrality, label probabilities)
         with torch.inference_mode():
             for i in range(0, len(windows), self.batch_size):
                 batch = windows[i:i + self.batch_size]
@@ -193,8 +201,7 @@ class Tagger:
                                      is_split_into_words=True, truncation=True, max_length=self.max_length,
                                      padding=True, return_tensors="pt")
                 logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits
-                probs, ids = logits.float().softmax(-1).max(-1)
-                probs, ids = probs.cpu().tolist(), ids.cpu().tolist()
+                probs = logits.float().softmax(-1).cpu().numpy()
                 for row, (si, a, b, _) in enumerate(batch):
                     seen = set()
                     for tok, wid in enumerate(enc.word_ids(row)):
@@ -204,17 +211,19 @@ class Tagger:
                         word = a + wid
                         centrality = (min(word - a, b - 1 - word), -a)  # a tie goes to the earlier window
                         if centrality > best[si][word][0]:
-                            best[si][word] = (centrality, ids[row][tok], probs[row][tok])
-        out, k = [], 0
+                            best[si][word] = (centrality, probs[row][tok])
+        decoded = iter([self._decode(np.array([p for _, p in words])) for words in best])
+        out = []
         for sents in sentences:
-            tagged = []
-            for sent in sents:
-                # a word the model never saw (no sub-words, or truncated) is O
-                tags = [LABELS[lab] if c != unseen else "O" for c, lab, _ in best[k]]
-                tagged.append(TaggedSentence(sent, tags, [p for _, _, p in best[k]]))
-                k += 1
-            out.append(tagged)
+            out.append([TaggedSentence(sent, *next(decoded)) for sent in sents])
         return out
+
+    def _decode(self, probs) -> tuple[list[str], list[float]]:
+        """(tags, probability of each tag) of one sentence from its (words, labels) probabilities."""
+        if not len(probs):
+            return [], []
+        ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding)
+        return [LABELS[i] for i in ids], [float(probs[w, i]) for w, i in enumerate(ids)]
 
 
 def entities_of(text: str, sentences: Iterable[TaggedSentence]) -> list[Entity]:
@@ -229,12 +238,13 @@ def entities_of(text: str, sentences: Iterable[TaggedSentence]) -> list[Entity]:
 
 
 # ----------------------------------------------------------------------------- default model
-DEFAULT_LOCAL_MODELS = ("build/models/e5-small-pakner",)  # written by `hubkit train --output_dir ...`
+# The flagship (experiments/flagship.yaml), then the model `make demo` trains when it is absent.
+DEFAULT_LOCAL_MODELS = ("build/models/pakner-e5-small", "build/models/demo")
 
 
 def default_model(*roots: str | Path) -> str | None:
-    """$PAKNER_MODEL, else a locally trained model folder (build/models/e5-small-pakner under the
-    current folder or one of `roots`), else None."""
+    """$PAKNER_MODEL, else a locally trained model folder (build/models/pakner-e5-small, else
+    build/models/demo, under the current folder or one of `roots`), else None."""
     env = os.environ.get("PAKNER_MODEL", "").strip()
     if env:
         return env
@@ -301,7 +311,8 @@ def _cli_tag(args: argparse.Namespace) -> int:
     if args.format not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
     lines = read_lines(args.input)
-    tagger = Tagger.from_pretrained(model, batch_size=args.batch_size)
+    apply_threads(args.threads)
+    tagger = Tagger.from_pretrained(model, batch_size=args.batch_size, bio_decoding=not args.no_bio_decoding)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else \
         io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
     try:
@@ -324,12 +335,17 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
                     "entities come with character offsets into that line.")
     p.add_argument("input", nargs="?", default="-", help="UTF-8 text file, one text per line (default: stdin)")
     p.add_argument("--model", default=None,
-                   help="model folder or Hub id (default: $PAKNER_MODEL, else build/models/e5-small-pakner)")
+                   help="model folder (PyTorch or ONNX, see `hubkit export-onnx`) or Hub id (default: "
+                        "$PAKNER_MODEL, else build/models/pakner-e5-small, else build/models/demo)")
     p.add_argument("--format", default="jsonl", choices=FORMATS,
                    help="jsonl: one record per line with its entities; csv: one row per entity; "
                         "conll: word<TAB>tag per line, blank line between sentences")
     p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
     p.add_argument("--output", "-o", default=None, help="write here instead of stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
+    p.add_argument("--no-bio-decoding", action="store_true",
+                   help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")
     p.set_defaults(func=_cli_tag)
     return p

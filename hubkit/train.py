@@ -35,7 +35,7 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Optional
 
@@ -44,6 +44,7 @@ if __name__ == "__main__" and sys.path and Path(sys.path[0]).resolve() == Path(_
 
 from hubkit.evaluate import (LANG_COLUMN, LANGUAGES, MODEL_COLUMNS, DataError, concat, encode_windows,
                              evaluate_dataset, load_ner_data, model_max_length, normalize_languages)
+from hubkit.hardware import PRECISIONS, apply_threads, resolve_precision
 from hubkit.metrics import format_table, save_results
 
 logger = logging.getLogger("hubkit.train")
@@ -97,11 +98,16 @@ class TrainArguments:
     push_to_hub: bool = field(default=False, metadata={"help": "publish the output folder with hubkit.publish"})
     hub_model_id: Optional[str] = field(default=None, metadata={"help": "ORG/name of the model repo"})
     license: str = field(default="apache-2.0", metadata={"help": "license for the model card"})
-    cpu_threads: Optional[int] = field(default=None, metadata={"help": "torch threads on CPU; 1 is much faster for "
-                                                                       "small models on a busy machine"})
-    mixed_precision: Optional[str] = field(
-        default=None, metadata={"help": "no, fp16 or bf16 (bf16 also on CPUs with AVX512-BF16/AMX); "
-                                        "unset: accelerate's config or `accelerate launch --mixed_precision`"})
+    cpu_threads: Optional[int] = field(default=None, metadata={
+        "help": "torch threads on CPU (a tuning knob). Default: $HUBKIT_CPU_THREADS, else the usable cores divided "
+                "by the processes on this machine (torchrun's LOCAL_WORLD_SIZE; the grid sets it per job)"})
+    mixed_precision: str = field(
+        default="auto", metadata={"help": "auto, no, fp16 or bf16. auto: bf16 on a CPU with native bf16 "
+                                          "(AVX512-BF16 or AMX) or a GPU that supports it, fp32 elsewhere "
+                                          "(`accelerate launch --mixed_precision X` is taken as the request); "
+                                          "bf16 on a CPU without native bf16 warns and trains in fp32"})
+    bio_decoding: bool = field(default=True, metadata={"help": "score validation/test with the best BIO-valid tag "
+                                                                "sequence per sentence (Viterbi); false: argmax"})
     freeze_word_embeddings: bool = field(
         default=False, metadata={"help": "keep the input word embeddings fixed: with a 250k-word vocabulary "
                                          "(XLM-R, e5) their optimizer step costs more than the rest of a CPU step"})
@@ -116,7 +122,8 @@ def parse_args(argv: list[str] | None = None):
 
 
 def parse_dataclass_args(arg_types, prog: str, description: str, argv: list[str] | None = None):
-    """Dataclasses from the command line, or from one YAML/JSON file given alone (HfArgumentParser)."""
+    """Dataclasses from the command line, or from a YAML/JSON file (HfArgumentParser); options
+    after the file override its values (`python -m hubkit.train experiments/flagship.yaml --seed 2`)."""
     from transformers import HfArgumentParser
 
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -128,7 +135,26 @@ def parse_dataclass_args(arg_types, prog: str, description: str, argv: list[str]
             raise SystemExit(f"config file not found: {path}")
         read = parser.parse_json_file if path.suffix == ".json" else parser.parse_yaml_file
         return tuple(read(str(path), allow_extra_keys=False))
+    if argv and argv[0].endswith((".yaml", ".yml", ".json")):
+        argv = config_file_argv(Path(argv[0]), {f.name for t in arg_types for f in fields(t)}) + argv[1:]
     return tuple(parser.parse_args_into_dataclasses(args=argv))
+
+
+def config_file_argv(path: Path, known: set[str]) -> list[str]:
+    """A YAML/JSON file's keys as `--key value` options (later options on the command line win)."""
+    import yaml
+
+    if not path.is_file():
+        raise SystemExit(f"config file not found: {path}")
+    values = (json.loads if path.suffix == ".json" else yaml.safe_load)(path.read_text()) or {}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise SystemExit(f"{path}: unknown option(s) {', '.join(unknown)} (see --help)")
+    argv: list[str] = []
+    for key, value in values.items():
+        items = value if isinstance(value, list) else [value]
+        argv += [f"--{key}", *(str(v).lower() if isinstance(v, bool) else str(v) for v in items)]
+    return argv
 
 
 class TrainState:
@@ -203,6 +229,13 @@ def no_entity_warning(validation: dict, learning_rate: float, batch_size: int) -
             f"or more epochs.")
 
 
+def public_name(name: str) -> str:
+    """What results.json and the card record: a Hub id or built-in name as given, a local folder by
+    its name only (they are published: no absolute local path)."""
+    path = Path(name).expanduser()
+    return path.resolve().name if path.exists() or path.is_absolute() else name
+
+
 def _link_tree(src: Path, dst: Path) -> None:
     """Hard-link (or copy) a folder's files: checkpoints share the best weights without copying them."""
     dst.mkdir(parents=True, exist_ok=True)
@@ -233,8 +266,9 @@ def _check_before_training(model_args, data_args, train_args) -> None:
         raise ValueError("--keep_sentences_without_entities must be between 0 and 1")
     if train_args.gradient_accumulation_steps < 1 or train_args.per_device_train_batch_size < 1:
         raise ValueError("batch size and gradient accumulation steps must be at least 1")
-    if train_args.mixed_precision not in (None, "no", "fp16", "bf16"):
-        raise ValueError(f"--mixed_precision must be no, fp16 or bf16, not {train_args.mixed_precision!r}")
+    if train_args.mixed_precision not in PRECISIONS:
+        raise ValueError(f"--mixed_precision must be one of {', '.join(PRECISIONS)}, "
+                         f"not {train_args.mixed_precision!r}")
 
 
 def _forget_previous_precision() -> None:
@@ -287,14 +321,13 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
     output_dir = Path(train_args.output_dir)
     _forget_previous_precision()
     accelerator = Accelerator(log_with=None if train_args.report_to == "none" else train_args.report_to,
-                              project_dir=str(output_dir), mixed_precision=train_args.mixed_precision)
+                              project_dir=str(output_dir), mixed_precision=resolve_precision(train_args.mixed_precision))
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     logging.getLogger("accelerate").setLevel(logging.WARNING)  # one line per checkpoint file otherwise
     if not accelerator.is_local_main_process:
         logger.setLevel(logging.WARNING)
     set_seed(train_args.seed)
-    if train_args.cpu_threads:
-        torch.set_num_threads(train_args.cpu_threads)
+    threads = apply_threads(train_args.cpu_threads) if accelerator.device.type == "cpu" else None
 
     # 1. Data, checked before any model is built or trained.
     languages = normalize_languages(data_args.languages)
@@ -319,7 +352,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
     # 2. Model (`tiny` learns its tokenizer from the training sentences; built once, by rank 0).
     with accelerator.main_process_first():
         name = resolve_model(model_args.model_name_or_path, cache_dir=model_args.cache_dir,
-                             sentences=(" ".join(t) for t in train_ds["tokens"]), seed=train_args.seed)
+                             sentences=(" ".join(t) for t in train_ds["tokens"]), seed=train_args.seed,
+                             vocab_dataset=data_args.dataset)
     model, tokenizer = load_for_training(name, trust_remote_code=model_args.trust_remote_code)
     limit = model_max_length(model)
     if data_args.max_length > limit:
@@ -434,7 +468,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
 
         # End of epoch (or of max_steps): validate, keep the best weights.
         val_results, _ = evaluate_dataset(model, tokenizer, val_ds, train_args.per_device_eval_batch_size,
-                                          data_args.max_length, accelerator, desc=f"validation epoch {epoch}")
+                                          data_args.max_length, accelerator, desc=f"validation epoch {epoch}", bio_decoding=train_args.bio_decoding)
         f1 = val_results["overall"]["f1"]
         train_loss = state.loss_sum / max(1, state.loss_batches)
         state.history.append({"epoch": epoch, "step": state.completed_steps, "train_loss": train_loss,
@@ -477,13 +511,14 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
         if unexpected or [k for k in missing if k not in set(getattr(unwrapped, "_tied_weights_keys", None) or [])]:
             raise RuntimeError(f"best weights do not fit the model: missing {missing[:5]}, unexpected {unexpected[:5]}")
     val_results, _ = evaluate_dataset(model, tokenizer, val_ds, train_args.per_device_eval_batch_size,
-                                      data_args.max_length, accelerator, desc="validation (best)")
+                                      data_args.max_length, accelerator, desc="validation (best)", bio_decoding=train_args.bio_decoding)
     test_results, _ = evaluate_dataset(model, tokenizer, test_ds, train_args.per_device_eval_batch_size,
-                                       data_args.max_length, accelerator, desc="test (best)")
+                                       data_args.max_length, accelerator, desc="test (best)", bio_decoding=train_args.bio_decoding)
     # Words (labelled first sub-words) trained per second of loop time, all processes together.
     words_per_second = state.train_words * accelerator.num_processes / state.train_seconds if state.train_seconds else 0.0
     setup = {
-        "base_model": model_args.model_name_or_path, "dataset": data_args.dataset, "languages": languages,
+        "base_model": public_name(model_args.model_name_or_path), "dataset": public_name(data_args.dataset),
+        "languages": languages,
         "policy": data_args.policy, "train_sentences": len(train_ds), "train_windows": len(train_windows),
         "max_length": data_args.max_length, "sampling_temperature": data_args.sampling_temperature,
         "num_train_epochs": num_epochs, "epochs_run": len(state.history), "optimizer_steps": state.completed_steps,
@@ -492,8 +527,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
         "learning_rate": train_args.learning_rate, "lr_scheduler_type": train_args.lr_scheduler_type,
         "warmup_ratio": train_args.warmup_ratio, "weight_decay": train_args.weight_decay, "seed": train_args.seed,
         "best_epoch": state.best_epoch, "resumed_from_step": resumed_from, "mixed_precision": accelerator.mixed_precision,
-        "freeze_word_embeddings": train_args.freeze_word_embeddings,
-        "device": str(accelerator.device), "train_words_per_second": words_per_second,
+        "freeze_word_embeddings": train_args.freeze_word_embeddings, "bio_decoding": train_args.bio_decoding,
+        "device": str(accelerator.device), "cpu_threads": threads, "train_words_per_second": words_per_second,
         "license": train_args.license,
     }
     warning = no_entity_warning(val_results, train_args.learning_rate, train_args.per_device_train_batch_size)

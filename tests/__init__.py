@@ -1,1 +1,1 @@
-"""Test package (lets test modules import shared helpers such as tests.hub_server)."""
+"""Test package (lets test modules import shared helpers such as tests.hub_fixtures)."""

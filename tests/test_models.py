@@ -39,3 +39,25 @@ def test_tiny_model_folder_is_rebuilt_byte_for_byte(tmp_path):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert build_tiny_model(corpus, cache_dir=tmp_path / "a") == a  # read back from the cache
     assert build_tiny_model(corpus, cache_dir=tmp_path / "a", seed=1) != a
+
+
+def test_missing_folders_and_hub_ids_are_told_apart(tmp_path):
+    """`build/models/ranker` before it exists is a missing folder, `ORG/name` a Hub id not found."""
+    import subprocess
+    import sys
+
+    (tmp_path / "build").mkdir()
+    cases = {"build/models/ranker": "no such folder: build/models/ranker",
+             "build/ranker": "no such folder: build/ranker",
+             str(tmp_path / "nope"): f"no such folder: {tmp_path / 'nope'}",
+             "ORG/e5-small-pakner": "not found on ",
+             "nosuchmodel": "not found on "}
+    for name, message in cases.items():
+        verbs = [["tag", "--model", name, "-"]]
+        if name in ("build/models/ranker", "ORG/e5-small-pakner"):
+            verbs.append(["evaluate", "--model", name, "--dataset", "x"])
+        for verb in verbs:
+            proc = subprocess.run([sys.executable, "-m", "hubkit.cli", *verb], input="لاہور\n", cwd=tmp_path,
+                                  capture_output=True, text=True, env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+            assert proc.returncode == 1 and message in proc.stderr, (verb, proc.stderr[-500:])
+            assert "Traceback" not in proc.stderr and "Repo id must be" not in proc.stderr

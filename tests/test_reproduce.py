@@ -167,15 +167,15 @@ def test_workers_die_with_a_killed_grid(tmp_path):
     script.write_text(textwrap.dedent("""
         import multiprocessing, os, sys, time
         from concurrent.futures import ProcessPoolExecutor
-        from hubkit.reproduce import _die_with_parent
+        from hubkit.reproduce import _init_worker
 
         def train(path):
-            open(path, "w").write(str(os.getpid()))
+            open(path, "w").write(os.environ["HUBKIT_CPU_THREADS"] + " " + str(os.getpid()))
             time.sleep(120)
 
         if __name__ == "__main__":
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_die_with_parent) as pool:
+                                     initializer=_init_worker, initargs=("1",)) as pool:
                 pool.submit(train, sys.argv[1])
                 time.sleep(120)
     """))
@@ -185,7 +185,8 @@ def test_workers_die_with_a_killed_grid(tmp_path):
         deadline = time.monotonic() + 60
         while not (pid_file.is_file() and pid_file.read_text()) and time.monotonic() < deadline:
             time.sleep(0.2)
-        worker = int(pid_file.read_text())
+        threads, worker = map(int, pid_file.read_text().split())
+        assert threads == 1  # the worker's share of the cores
     finally:
         grid.kill()
         grid.wait()

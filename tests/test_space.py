@@ -7,7 +7,9 @@ The model is the trained, context-free tiny tagger of tests/test_tagger.py (real
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import json
 import os
 import socket
 import subprocess
@@ -41,21 +43,19 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def space(real_data_dir, request, tmp_path_factory):
-    """The app in a subprocess; yields (url, broken model path)."""
-    model = build_test_model(real_data_dir, Path(request.config.cache.mkdir("hubkit-tagger")))
-    broken = tmp_path_factory.mktemp("broken-model")  # a folder with no config.json
-    port = _free_port()
-    log = tmp_path_factory.mktemp("space-log") / "app.log"
-    env = {**os.environ, "PAKNER_MODEL": str(model), "PAKNER_MODELS": str(broken),
-           "PAKNER_MAX_CHARS": str(MAX_CHARS), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
-           "OMP_NUM_THREADS": "1", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+def _app_env(port: int, **extra) -> dict:
+    return {**os.environ, "PAKNER_MAX_CHARS": str(MAX_CHARS), "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
+            "OMP_NUM_THREADS": "1", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", **extra}
+
+
+@contextlib.contextmanager
+def _running_app(app: Path, env: dict, cwd: Path, log: Path):
+    """`python app.py` in a subprocess until it answers on its port; stopped afterwards."""
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, str(APP)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                                cwd=str(REPO_ROOT))
-    url = f"http://127.0.0.1:{port}/"
+        proc = subprocess.Popen([sys.executable, str(app)], env=env, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=str(cwd))
+    url = f"http://127.0.0.1:{env['GRADIO_SERVER_PORT']}/"
     try:
         deadline = time.time() + 120
         while True:
@@ -68,13 +68,41 @@ def space(real_data_dir, request, tmp_path_factory):
                 if time.time() > deadline:
                     pytest.fail(f"the app did not answer on {url} in 120 s:\n{log.read_text()[-3000:]}")
                 time.sleep(0.5)
-        yield url, broken
+        yield url
     finally:
         proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="module")
+def space(real_data_dir, request, tmp_path_factory):
+    """The app in a subprocess; yields (url, broken model path)."""
+    model = build_test_model(real_data_dir, Path(request.config.cache.mkdir("hubkit-tagger")))
+    broken = tmp_path_factory.mktemp("broken-model")  # a folder with no config.json
+    env = _app_env(_free_port(), PAKNER_MODEL=str(model), PAKNER_MODELS=str(broken))
+    log = tmp_path_factory.mktemp("space-log") / "app.log"
+    with _running_app(APP, env, REPO_ROOT, log) as url:
+        yield url, broken
+
+
+def test_without_a_model_the_page_says_what_to_run(tmp_path):
+    """A checkout with no trained model: no placeholder models in the menu, and the command to run."""
+    space_dir = tmp_path / "spaces" / "pakner-demo"  # a checkout with no build/models
+    space_dir.mkdir(parents=True)
+    for name in ("app.py", "README.md"):
+        (space_dir / name).write_text((APP.parent / name).read_text(encoding="utf-8"), encoding="utf-8")
+    env = _app_env(_free_port(), PAKNER_MODEL="", PAKNER_MODELS="")
+    env.pop("SPACE_ID", None)
+    with _running_app(space_dir / "app.py", env, tmp_path, tmp_path / "app.log") as url:
+        info = json.loads(urllib.request.urlopen(url + "config", timeout=10).read())
+        dropdowns = [c["props"] for c in info["components"] if c.get("type") == "dropdown"]
+        assert dropdowns and all(not d.get("choices") for d in dropdowns)  # no ORG/... placeholder
+        assert any("make demo" in str(c.get("props", {}).get("value", "")) for c in info["components"])
+        with pytest.raises(AppError, match="make demo"):
+            Client(url, verbose=False).predict(EXAMPLES["urdu"], "Auto", api_name="/tag")
 
 
 @pytest.fixture(scope="module")

@@ -195,8 +195,9 @@ def test_each_word_takes_the_window_where_it_is_most_central(real_data_dir):
     from hubkit.models import resolve_model
 
     folder = resolve_model("tiny")  # random weights, attention on: predictions depend on context
-    small = Tagger.from_pretrained(folder, max_length=14, overlap=0.5)
-    full = Tagger.from_pretrained(folder)
+    # per-word argmax: the sentence-level BIO decoding would mix in the neighbours' windows
+    small = Tagger.from_pretrained(folder, max_length=14, overlap=0.5, bio_decoding=False)
+    full = Tagger.from_pretrained(folder, bio_decoding=False)
     text = _long_text(real_data_dir, 4, "urdu/mk-pucit-partial/test_1k.arrow")
     words = split_sentences(text)[0]
     counts = [max(1, len(p)) for p in small.tokenizer([w.text for w in words], add_special_tokens=False)["input_ids"]]
@@ -209,6 +210,28 @@ def test_each_word_takes_the_window_where_it_is_most_central(real_data_dir):
     got = small.tag_words([text])[0][0]
     assert got.tags == [t for t, _ in expected]
     assert got.probs == pytest.approx([p for _, p in expected], abs=1e-4)
+
+
+def _valid_bio(tags):
+    prev = "O"
+    for tag in tags:
+        if tag.startswith("I-") and prev not in (f"B-{tag[2:]}", tag):
+            return False
+        prev = tag
+    return True
+
+
+def test_bio_decoding_gives_valid_tags_where_argmax_does_not(real_data_dir):
+    """An untrained model's argmax breaks BIO; the default decoding never does, on the same text."""
+    from hubkit.models import resolve_model
+
+    folder = resolve_model("tiny")
+    text = _long_text(real_data_dir, 4, "urdu/mk-pucit-partial/test_1k.arrow")
+    argmax = Tagger.from_pretrained(folder, bio_decoding=False).tag_words([text])[0]
+    viterbi = Tagger.from_pretrained(folder).tag_words([text])[0]
+    assert not all(_valid_bio(s.tags) for s in argmax)
+    assert all(_valid_bio(s.tags) for s in viterbi)
+    assert [len(s.tags) for s in viterbi] == [len(s.tags) for s in argmax]
 
 
 # ----------------------------------------------------------------------------- hubkit tag

@@ -4,8 +4,9 @@ Run locally:   python spaces/pakner-demo/app.py      (GRADIO_SERVER_NAME / GRADI
 As a Space:    the same file, unchanged (README.md header: sdk gradio, app_file app.py).
 
 Configuration (environment):
-  PAKNER_MODEL        default model: folder or Hub id (else build/models/e5-small-pakner when it
-                      exists, else the first model of this Space's README header)
+  PAKNER_MODEL        default model: folder (PyTorch or ONNX) or Hub id (else the flagship
+                      build/models/pakner-e5-small, else build/models/demo from `make demo`; on
+                      the Hub, as a Space, the first model of this Space's README header)
   PAKNER_MODELS       more choices for the model menu, comma-separated
   PAKNER_MAX_CHARS    longest text accepted (default 5000)
   PAKNER_MAX_LINES    most lines/rows tagged from an uploaded file (default 1000)
@@ -60,9 +61,17 @@ def readme_models() -> list[str]:
         return []
 
 
+NO_MODEL = ("**No model to tag with yet.** Train one and start again: `make demo` (about 10 minutes: it "
+            "writes `build/models/demo`), or name a model folder or Hub id: "
+            "`PAKNER_MODEL=build/models/pakner-e5-small make space`.")
+
+
 def model_choices() -> list[str]:
+    """The model menu: PAKNER_MODEL or a local model, PAKNER_MODELS; the README header's models
+    only when running as a Hub Space (SPACE_ID is set there), where they can be loaded."""
     extra = [m.strip() for m in os.environ.get("PAKNER_MODELS", "").split(",") if m.strip()]
-    found = [default_model(REPO_ROOT), *extra, *readme_models()]
+    header = readme_models() if os.environ.get("SPACE_ID") else []
+    found = [default_model(REPO_ROOT), *extra, *header]
     return list(dict.fromkeys(m for m in found if m))  # unique, in order
 
 
@@ -73,13 +82,14 @@ _load_lock = threading.Lock()
 def get_tagger(name: str) -> Tagger:
     """Load a model once; a model that cannot be loaded gives a message the user can act on."""
     if not name:
-        raise gr.Error("No model is configured: set PAKNER_MODEL to a model folder or Hub id.")
+        raise gr.Error(NO_MODEL.replace("**", "").replace("`", ""))
     with _load_lock:
         if name not in _taggers:
             try:
                 _taggers[name] = Tagger.from_pretrained(name)
             except Exception as err:  # noqa: BLE001 - any load failure is shown, not a stack trace
-                raise gr.Error(f"Could not load the model '{name}': {type(err).__name__}: {str(err)[:300]}")
+                raise gr.Error(f"Could not load the model '{name}': {str(err)[:400]}. Name another with "
+                               "PAKNER_MODEL=<folder or Hub id>, or train one with `make demo`.")
         return _taggers[name]
 
 
@@ -184,6 +194,8 @@ def build_demo() -> gr.Blocks:
             "# PakNER\nFind **people (PER)**, **places (LOC)** and **organisations (ORG)** in Urdu, "
             "Shahmukhi Punjabi, Sindhi and Pashto text. The language is detected from the script's letters "
             "and function words; one multilingual model tags all four.")
+        if not choices:
+            gr.Markdown(NO_MODEL, elem_id="no-model")
         with gr.Row():
             with gr.Column(scale=1):
                 text = gr.Textbox(label="Text", lines=6, rtl=True, elem_id="input-text",

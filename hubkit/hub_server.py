@@ -1,4 +1,4 @@
-"""A small Hugging Face Hub-compatible HTTP server for end-to-end tests (stdlib only).
+"""A small Hugging Face Hub-compatible HTTP server (stdlib only): `hubkit hub-server`, `make demo`, the tests.
 
 It speaks the subset of the Hub API that `huggingface_hub`, `datasets` and `transformers` call to
 publish and load dataset and model repos: repo create/info, tree listing (paginated with a `Link`
@@ -19,7 +19,7 @@ and expires its upload URL, as when an upload session is lost (the client's retr
 publish fails). `requests` records (method, path) of every request handled.
 
     with HubServer() as hub:   # or hub = HubServer().start(); ...; hub.stop()
-        print(hub.url, hub.token)
+        publish(folder, "demo/pakner", endpoint=hub.url, token=hub.token)
 """
 
 from __future__ import annotations
@@ -853,7 +853,8 @@ class _Server(ThreadingHTTPServer):
 class HubServer:
     """The server and its state. `start()` binds 127.0.0.1 on a free port and serves in a thread."""
 
-    def __init__(self, token: str | None = None, root: str | Path | None = None, tree_page_size: int = 1000):
+    def __init__(self, token: str | None = None, root: str | Path | None = None, tree_page_size: int = 1000,
+                 port: int = 0):
         self.token = token or "hf_test_" + secrets.token_hex(12)
         self._own_root = root is None
         self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="hubkit-hub-"))
@@ -864,6 +865,7 @@ class HubServer:
         self.fail_next_lfs_upload = False
         self.dropped_uploads = 0
         self.requests: list[tuple[str, str]] = []
+        self.port = port
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -874,7 +876,7 @@ class HubServer:
         return f"http://{host}:{port}"
 
     def start(self) -> "HubServer":
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
+        self._httpd = _Server(("127.0.0.1", self.port), _Handler)
         self._httpd.hub = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="hub-server", daemon=True)
         self._thread.start()
@@ -923,13 +925,48 @@ class HubServer:
             return len(self.state.get_repo(repo_type, repo_id).commits)
 
 
-if __name__ == "__main__":  # a manual run: python tests/hub_server.py
+def write_token_file(token: str, path: Path) -> None:
+    """The write token, readable by its owner only (never printed: it goes into HF_TOKEN)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(token + "\n")
+
+
+def _cli_serve(args) -> int:
+    import signal
     import time
 
-    with HubServer() as hub:
-        print(f"HF_ENDPOINT={hub.url} HF_TOKEN=<token> HF_HUB_DISABLE_XET=1  (token: {hub.token})", flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    token = Path(args.token_file).read_text().strip() if Path(args.token_file).is_file() else None
+    hub = HubServer(token=token, root=args.root, port=args.port)
+    hub.start()
+    if token is None:
+        write_token_file(hub.token, Path(args.token_file))
+    print(f"Hub-compatible server on {hub.url}\n"
+          f"  export HF_ENDPOINT={hub.url} HF_HUB_DISABLE_XET=1 HF_HUB_OFFLINE=0\n"
+          f"  export HF_TOKEN=$(cat {args.token_file})\n"
+          "Ctrl-C stops it.", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        hub.stop()
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    """Register `hubkit hub-server`."""
+    p = subparsers.add_parser(
+        "hub-server", help="run a Hub-compatible server on 127.0.0.1 for your own datasets and models",
+        description="A small Hugging Face Hub-compatible server (huggingface_hub, datasets and transformers "
+                    "talk to it through HF_ENDPOINT) for teams that keep corpora and models on their own "
+                    "machines. Storage is a folder; the write token is kept in --token-file (mode 600).")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--root", default=None, help="storage folder for uploaded files (default: a temporary one, "
+                                                "removed when the server stops)")
+    p.add_argument("--token-file", default=str(Path.home() / ".cache" / "hubkit" / "hub-server-token"),
+                   help="file holding the write token; created with a new random token when missing")
+    p.set_defaults(func=_cli_serve)

@@ -1,0 +1,51 @@
+"""BIO-valid decoding: never I-X after O or another type, and the best such path."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from hubkit.decoding import decode, viterbi_bio
+from hubkit.labels import LABEL2ID, LABELS
+
+
+def _valid(tags: list[str]) -> bool:
+    prev = "O"
+    for tag in tags:
+        if tag.startswith("I-") and prev not in (f"B-{tag[2:]}", tag):
+            return False
+        prev = tag
+    return True
+
+
+def _brute_force(log_probs: np.ndarray) -> list[int]:
+    best, best_path = -np.inf, None
+    for path in itertools.product(range(len(LABELS)), repeat=len(log_probs)):
+        if _valid([LABELS[i] for i in path]):
+            score = sum(log_probs[t, i] for t, i in enumerate(path))
+            if score > best:
+                best, best_path = score, list(path)
+    return best_path
+
+
+def test_argmax_breaks_bio_and_viterbi_repairs_it():
+    probs = np.full((3, len(LABELS)), 0.01)
+    probs[0, LABEL2ID["O"]] = 0.9
+    probs[1, LABEL2ID["I-LOC"]], probs[1, LABEL2ID["B-LOC"]] = 0.5, 0.4
+    probs[2, LABEL2ID["I-LOC"]] = 0.9
+    log_probs = np.log(probs)
+    assert [LABELS[i] for i in decode(log_probs, bio=False)] == ["O", "I-LOC", "I-LOC"]
+    assert [LABELS[i] for i in decode(log_probs)] == ["O", "B-LOC", "I-LOC"]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_viterbi_is_the_best_valid_path(seed):
+    rng = np.random.default_rng(seed)
+    log_probs = np.log(rng.dirichlet(np.ones(len(LABELS)) * 0.3, size=4))
+    path = viterbi_bio(log_probs)
+    assert _valid([LABELS[i] for i in path])
+    assert path == _brute_force(log_probs)
+
+
+def test_empty_sentence():
+    assert decode(np.zeros((0, len(LABELS)))) == []
