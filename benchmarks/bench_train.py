@@ -10,6 +10,11 @@ are then scored by the same scorer (`hubkit.evaluate`) on the test split.
 
 `--fast-cpu` adds the CPU settings of the `cpu` grid: the Trainer with `bf16=True` (what a user
 would turn on first) beside `hubkit.train --mixed_precision bf16 --freeze_word_embeddings`.
+
+`--trimmed` compares, word embeddings trained, same threads and precision: hubkit.train on the
+full e5-small vocabulary, on the trimmed one (`e5-small-pakner-vocab`), and the Trainer on the
+trimmed model. `--precision` compares `--mixed_precision auto` with `no` (fp32) and `bf16` on
+the machine at hand (trimmed model).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from hubkit.models import load_tokenizer, resolve_model
 
 a = json.loads(sys.argv[1])
 torch.set_num_threads(a["threads"])
-path = resolve_model(a["model"])
+path = resolve_model(a["model"], vocab_dataset=a["dataset"])
 tok = load_tokenizer(path)
 model = AutoModelForTokenClassification.from_pretrained(path, num_labels=7)
 train = load_ner_data(a["dataset"], [a["language"]], splits=["train"])["train"][a["language"]]
@@ -71,7 +76,7 @@ main(["--model_name_or_path", a["model"], "--dataset", a["dataset"], "--language
       "--num_train_epochs", str(a["epochs"]), "--per_device_train_batch_size", str(a["batch"]),
       "--learning_rate", str(a["lr"]), "--seed", str(a["seed"]), "--max_length", str(a["max_length"]),
       "--cpu_threads", str(a["threads"]), "--output_dir", a["out"],
-      *(["--mixed_precision", "bf16"] if a["bf16"] else []), *(["--freeze_word_embeddings"] if a["freeze"] else [])])
+      "--mixed_precision", "bf16" if a["bf16"] else a["precision"], *(["--freeze_word_embeddings"] if a["freeze"] else [])])
 res = json.load(open(a["out"] + "/results.json"))
 print(json.dumps({"words_per_second": res["setup"]["train_words_per_second"], "f1": res["test"]["overall"]["f1"],
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -99,10 +104,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fast-cpu", action="store_true", help="also bf16 (both) and frozen word embeddings (hubkit)")
+    parser.add_argument("--trimmed", action="store_true", help="full vs trimmed vocabulary, and the Trainer on it")
+    parser.add_argument("--precision", action="store_true", help="--mixed_precision auto vs no vs bf16 (trimmed)")
     args = parser.parse_args()
     params = {"dataset": str(Path(args.dataset).resolve()), "language": args.language, "model": args.model,
               "epochs": args.epochs, "batch": args.batch, "lr": args.lr, "max_length": args.max_length,
-              "threads": args.threads, "seed": args.seed, "bf16": False, "freeze": False}
+              "threads": args.threads, "seed": args.seed, "bf16": False, "freeze": False, "precision": "no"}
+    if args.trimmed or args.precision:
+        return compare(args, params)
     trainer = run(TRAINER, params)
     hubkit = run(HUBKIT, params)
     rows = [("transformers Trainer + DataCollatorForTokenClassification", trainer), ("hubkit.train", hubkit)]
@@ -123,6 +132,29 @@ def main() -> None:
         print(f"ratio hubkit fast-cpu/Trainer bf16: throughput "
               f"{fast['words_per_second'] / trainer_bf16['words_per_second']:.2f}x; "
               f"hubkit fast-cpu/hubkit fp32: {fast['words_per_second'] / hubkit['words_per_second']:.2f}x")
+
+
+def compare(args, params: dict) -> None:
+    from hubkit.flagship_report import cpu_line
+
+    trimmed = {**params, "model": "e5-small-pakner-vocab"}
+    rows = []
+    if args.trimmed:
+        rows += [("hubkit.train, full vocabulary (250,002), embeddings trained", run(HUBKIT, {**params, "model": "e5-small"})),
+                 ("hubkit.train, trimmed vocabulary, embeddings trained", run(HUBKIT, trimmed)),
+                 ("transformers Trainer, trimmed vocabulary", run(TRAINER, trimmed))]
+    if args.precision:
+        rows += [(f"hubkit.train --mixed_precision {p} (trimmed)", run(HUBKIT, {**trimmed, "precision": p}))
+                 for p in ("auto", "no", "bf16")]
+    print(f"{args.language} train, {args.epochs} epochs, batch {args.batch}, {args.threads} thread(s), fp32 unless "
+          f"named; CPU: {cpu_line()}\n")
+    print("| path | words/s | peak RSS (MiB) | test F1 |")
+    print("|---|---|---|---|")
+    for name, r in rows:
+        print(f"| {name} | {r['words_per_second']:.1f} | {r['peak_rss_mib']:.0f} | {100 * r['f1']:.2f} |")
+    first = rows[0][1]["words_per_second"]
+    print("\nratios to the first row (throughput): " + ", ".join(
+        f"{name.split(', ', 1)[-1]} {r['words_per_second'] / first:.2f}x" for name, r in rows[1:]))
 
 
 if __name__ == "__main__":

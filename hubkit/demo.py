@@ -47,7 +47,7 @@ class DemoOptions:
     data_dir: Path | None
     out: Path = Path("build")
     org: str = "demo"
-    epochs: int = 2
+    epochs: int = 4
     max_steps: int | None = None  # a smoke budget (CI)
     progress: bool = True
 
@@ -240,7 +240,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="the corpora (default: $PAKNER_DATA_DIR; `make demo` passes ../shared/data)")
     p.add_argument("--out", default="build", help="everything is written under this folder (default: build)")
     p.add_argument("--org", default="demo", help="namespace of the repos on the local Hub (default: demo)")
-    p.add_argument("--epochs", type=_positive, default=2, help="epochs of the demo model (default 2)")
+    p.add_argument("--epochs", type=_positive, default=4, help="epochs of the demo model (default 4)")
     p.add_argument("--max-steps", type=_positive, default=None, help="a smoke budget: optimizer steps of the demo model")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cli_demo)
