@@ -62,7 +62,7 @@ FLAGSHIP := $(OUT)/models/pakner-e5-small
 flagship: venv
 	@test -f $(OUT)/pakner/README.md || $(BIN)/hubkit build --data-dir $(PAKNER_DATA_DIR) --out $(OUT)/pakner
 	$(BIN)/python -m hubkit.train experiments/flagship.yaml --seed $(SEED) --output_dir $(FLAGSHIP)-seed$(SEED)
-	@if [ "$(SEED)" = 1 ]; then rm -rf $(FLAGSHIP) && cp -rl $(FLAGSHIP)-seed1 $(FLAGSHIP) && rm -rf $(FLAGSHIP)/checkpoints; fi
+	@if [ "$(SEED)" = 1 ]; then rm -rf $(FLAGSHIP) && cp -r $(FLAGSHIP)-seed1 $(FLAGSHIP) && rm -rf $(FLAGSHIP)/checkpoints; fi
 	$(BIN)/python -m hubkit.flagship_report $(OUT)/models results/flagship
 
 # The Gradio Space on http://127.0.0.1:7860 (model: $$PAKNER_MODEL, else build/models/pakner-e5-small, else build/models/demo)

@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (ValueError, RuntimeError, FileNotFoundError) as err:
-        print(f"hubkit {args.verb}: error: {err}", file=sys.stderr)
+        from hubkit.redact import redact
+
+        print(redact(f"hubkit {args.verb}: error: {err}"), file=sys.stderr)
         return 1
 
 

@@ -229,8 +229,13 @@ def locate(upstream: UpstreamFile, data_dir: Path | None, cache_dir: Path | None
 
 
 def _download(upstream: UpstreamFile, dest: Path) -> None:
-    with urllib.request.urlopen(upstream.url, timeout=60) as response:  # noqa: S310 (pinned https URL)
-        payload = response.read()
+    try:
+        with urllib.request.urlopen(upstream.url, timeout=60) as response:  # noqa: S310 (pinned https URL)
+            payload = response.read()
+    except OSError as err:  # URLError, timeouts, refused connections
+        reason = getattr(err, "reason", err)
+        raise DataError(f"cannot download {upstream.url} ({reason}): without network, point --data-dir or "
+                        "PAKNER_DATA_DIR at a local copy of the corpora (laid out as ../shared/data)") from None
     if upstream.member:
         with tarfile.open(fileobj=io.BytesIO(payload)) as archive:
             member = archive.extractfile(upstream.member)

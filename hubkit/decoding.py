@@ -32,6 +32,16 @@ def _allowed(labels: list[str] = LABELS) -> tuple[np.ndarray, np.ndarray]:
 _START, _TRANS = _allowed()
 
 
+def is_valid_bio(tags: list[str]) -> bool:
+    """True when every `I-X` follows `B-X` or `I-X`."""
+    prev = "O"
+    for tag in tags:
+        if tag.startswith("I-") and prev not in (f"B-{tag[2:]}", tag):
+            return False
+        prev = tag
+    return True
+
+
 def viterbi_bio(log_probs: np.ndarray) -> list[int]:
     """Label ids of the best BIO-valid path through a (words, labels) array of log-probabilities."""
     n_words = len(log_probs)

@@ -119,7 +119,7 @@ def render_results(seeds: list[dict], cpu: str) -> str:
         curve = ", ".join(f"{100 * h['validation_f1']:.2f}" for h in s["history"])
         lines.append(f"- seed {s['seed']}: {st['train_sentences']:,} training sentences, {st['epochs_run']} epochs, "
                      f"{st['optimizer_steps']:,} steps, {st.get('train_words_per_second', 0):.0f} words/s, "
-                     f"mixed precision `{st['mixed_precision']}`, {st.get('cpu_threads')} threads, "
+                     f"mixed precision `{st['mixed_precision']}`, {st.get('cpu_threads') or 'default'} threads, "
                      f"validation F1 by epoch: {curve}; best epoch {st['best_epoch']}")
     lines += [f"- CPU: {cpu}", ""]
     return "\n".join(lines)
@@ -137,7 +137,9 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [seed_numbers(f, dataset) for f in folders]
     out.mkdir(parents=True, exist_ok=True)
     cpu = cpu_line()
-    (out / "RESULTS.md").write_text(render_results(seeds, cpu), encoding="utf-8")
+    notes = out / "notes.md"  # hand-written reading of the numbers, kept when the table is rewritten
+    text = render_results(seeds, cpu) + ("\n" + notes.read_text(encoding="utf-8") if notes.is_file() else "")
+    (out / "RESULTS.md").write_text(text, encoding="utf-8")
     public = [{k: v for k, v in s.items() if k != "setup"} | {"setup": _public_setup(s["setup"])} for s in seeds]
     (out / "seeds.json").write_text(json.dumps({"cpu": cpu, "seeds": public}, indent=1) + "\n")
     print(f"wrote {out / 'RESULTS.md'} ({len(seeds)} seed(s))")
@@ -170,7 +172,7 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
         "BIO-valid (Viterbi) decoding.", "",
         f"Test F1 over {len(seeds)} seed(s) of the same recipe (this folder is seed {results['setup']['seed']}):", "",
         "| language | test F1 | target | paper (GPU models) |", "|---|---|---|---|", *rows, "",
-        f"Trained on {cpu}, {results['setup'].get('cpu_threads')} threads, mixed precision "
+        f"Trained on {cpu}, {results['setup'].get('cpu_threads') or 'default'} threads, mixed precision "
         f"`{results['setup']['mixed_precision']}`, {hours or 0:.0f} training words/s.",
         "Full figures, per type and decoding: `results/flagship/RESULTS.md` in the hubkit repository."]
     (folder / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")

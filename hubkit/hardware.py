@@ -111,3 +111,43 @@ def apply_threads(threads: int | None = None) -> int:
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
     return n
+
+
+DDP_CPU_COMMAND = "ACCELERATE_USE_CPU=true torchrun --nproc_per_node {n} hubkit/train.py ..."
+
+
+def requested_processes(pid: int | None = None) -> int | None:
+    """The process count asked of `accelerate launch` (read from the parent's command line, Linux),
+    or None when this process was not started by it with --num_processes."""
+    try:
+        argv = Path(f"/proc/{pid or os.getppid()}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None
+    launcher = any(a.endswith("accelerate-launch") for a in argv) or (
+        any(a.endswith("accelerate") for a in argv) and "launch" in argv)
+    if not launcher:
+        return None
+    for i, arg in enumerate(argv):
+        for flag in ("--num_processes", "--num-processes"):
+            if arg == flag and i + 1 < len(argv) and argv[i + 1].isdigit():
+                return int(argv[i + 1])
+            if arg.startswith(flag + "="):
+                value = arg.split("=", 1)[1]
+                return int(value) if value.isdigit() else None
+    return None
+
+
+def check_process_group(num_processes: int, device_type: str) -> None:
+    """Stop a launch whose processes are not the one group they were meant to be."""
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if world > 1 and num_processes != world:
+        raise ValueError(
+            f"{world} processes were started (WORLD_SIZE={world}) but they are not one training group: each would "
+            "train alone and all would write the same --output_dir. On CPUs run "
+            f"`{DDP_CPU_COMMAND.format(n=world)}` (gloo DDP); on GPUs `accelerate launch --num_processes {world} "
+            "hubkit/train.py ...`")
+    asked = requested_processes()
+    if asked and asked > 1 and num_processes == 1 and device_type == "cpu":
+        raise ValueError(
+            f"accelerate launch asked for {asked} processes, but only this one started: on a CPU accelerate needs "
+            f"MPI for more. Run `{DDP_CPU_COMMAND.format(n=asked)}` instead (gloo DDP, no MPI).")

@@ -321,7 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
         if auth:
             given = auth[7:] if auth.startswith("Bearer ") else ""
             if not secrets.compare_digest(given, self.server.hub.token):
-                raise HubError(401, "Invalid credentials in Authorization header", None)
+                echo = f": {auth}" if self.server.hub.echo_credentials else ""
+                raise HubError(401, f"Invalid credentials in Authorization header{echo}", None)
             self.authed = True
 
     def _require_write(self) -> None:
@@ -861,6 +862,7 @@ class HubServer:
         self.state = HubState(self.root)
         self.tree_page_size = tree_page_size
         self.tickets: dict[str, tuple[str, int]] = {}
+        self.echo_credentials = False  # test hook: 401 messages repeat the Authorization header, as some servers do
         self.drop_lfs_uploads = 0
         self.fail_next_lfs_upload = False
         self.dropped_uploads = 0
@@ -933,6 +935,10 @@ def write_token_file(token: str, path: Path) -> None:
         fh.write(token + "\n")
 
 
+def _stop_on_sigterm(*_) -> None:
+    raise KeyboardInterrupt  # the same clean stop as Ctrl-C
+
+
 def _cli_serve(args) -> int:
     import signal
     import time
@@ -946,7 +952,7 @@ def _cli_serve(args) -> int:
           f"  export HF_ENDPOINT={hub.url} HF_HUB_DISABLE_XET=1 HF_HUB_OFFLINE=0\n"
           f"  export HF_TOKEN=$(cat {args.token_file})\n"
           "Ctrl-C stops it.", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         while True:
             time.sleep(3600)

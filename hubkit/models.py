@@ -25,6 +25,7 @@ from hubkit.labels import ID2LABEL, LABEL2ID, LABELS
 TINY = "tiny"
 E5_SMALL = "e5-small"
 E5_TRIMMED = "e5-small-pakner-vocab"  # e5-small cut to the pieces of the training dataset's train+validation text
+UNTRAINED = (TINY, E5_SMALL, E5_TRIMMED)  # built-in names for a base to fine-tune: their tagging head is random
 SPECIAL_TOKENS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]  # XLM-R order: ids 0..4
 TINY_RECIPE = 2  # part of a tiny folder's cache key: 2 = canonical vocabulary order (1 had run-dependent ids)
 
@@ -235,6 +236,10 @@ def load_token_classifier(name_or_path: str, trust_remote_code: bool = False):
     """(model, tokenizer) of a fine-tuned hubkit token classifier (PyTorch, or an ONNX folder from
     `hubkit export-onnx`); ModelError when it is not one."""
     from transformers import AutoModelForTokenClassification
+
+    if name_or_path in UNTRAINED and not Path(name_or_path).exists():
+        raise ModelError(f"{name_or_path!r} is a built-in base model with an untrained tagging head: fine-tune it "
+                         f"first (hubkit train --model_name_or_path {name_or_path} ... --output_dir DIR) and use DIR")
 
     from hubkit.onnx_export import OnnxTokenClassifier, is_onnx_folder
 

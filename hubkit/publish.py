@@ -26,6 +26,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from hubkit.redact import redact
+
 REPO_TYPES = ("dataset", "model")
 # Files the Hub manages itself in every repo: kept remotely even when the folder lacks them.
 HUB_MANAGED = {".gitattributes"}
@@ -141,7 +143,7 @@ def _hashes(path: Path) -> tuple[str, str]:
 
 
 def _scrub(text: str, token: str | None) -> str:
-    return text.replace(token, "***") if token else text
+    return redact(text, token)
 
 
 def _http_status(err: BaseException) -> int | None:
@@ -150,7 +152,13 @@ def _http_status(err: BaseException) -> int | None:
 
 
 def _explain(err: BaseException, step: str, endpoint: str, token: str | None) -> PublishError:
-    """Turn a huggingface_hub/httpx error into a PublishError that names the step and the cause."""
+    """Turn a huggingface_hub/httpx error into a PublishError that names the step and the cause,
+    with every credential scrubbed, whatever the path."""
+    explained = _explain_unscrubbed(err, step, endpoint)
+    return type(explained)(_scrub(str(explained), token))
+
+
+def _explain_unscrubbed(err: BaseException, step: str, endpoint: str) -> PublishError:
     from huggingface_hub.errors import RepositoryNotFoundError, RevisionNotFoundError
 
     status = _http_status(err)
@@ -177,7 +185,7 @@ def _explain(err: BaseException, step: str, endpoint: str, token: str | None) ->
         if cause not in causes:
             causes.append(cause)
         cur = cur.__cause__ or cur.__context__
-    return PublishError(_scrub(f"{step} failed: " + " <- ".join(causes), token))
+    return PublishError(f"{step} failed: " + " <- ".join(causes))
 
 
 def publish(

@@ -83,29 +83,47 @@ def _decode(path: Path, data: bytes, encoding: str, report: ReadReport) -> str:
             line = data[: err.start].count(b"\n") + 1
         hint = "; is the file UTF-16?" if b"\x00" in data[:200] else ""
         raise ReaderError(path, line, f"not valid {encoding.upper()}: {err.reason} at byte {err.start}{hint}") from None
-    if encoding != "utf-16" and text.count("\x00") > 0:
-        raise ReaderError(path, 1, "NUL characters in a UTF-8 file; is the file UTF-16?")
+    if encoding != "utf-16" and "\x00" in text:
+        line = text[:text.index("\x00")].count("\n") + 1
+        raise ReaderError(path, line, "NUL character in a UTF-8 file; is the file UTF-16?")
     return text.replace("\r\n", "\n")
 
 
-def _check(path: Path, line: int, tokens: list[str], tags: list[str]) -> None:
+def _line_of(text: str, index: int) -> int:
+    return text[:index].count("\n") + 1
+
+
+def _check(path: Path, line: int, tokens: list[str], tags: list[str], token_lines: list[int] | None = None) -> None:
     if not tokens:
         raise ReaderError(path, line, "empty sentence (no tokens)")
-    for tok in tokens:
+    for i, tok in enumerate(tokens):
         if tok == "" or any(ch.isspace() for ch in tok):
-            raise ReaderError(path, line, f"token {tok!r} is empty or holds whitespace")
+            raise ReaderError(path, token_lines[i] if token_lines else line,
+                              f"token {tok!r} is empty or holds whitespace")
     if len(tokens) != len(tags):
         raise ReaderError(path, line, f"{len(tokens)} tokens but {len(tags)} tags")
 
 
-def _emit(path, sid, line, tokens, raw_tags, report, strict, scheme="auto") -> Sentence | None:
-    """Map tags, validate, and either return the sentence or (lenient) count it as skipped."""
+def _unknown_tag_line(raw_tags: list[str], token_lines: list[int] | None, line: int, scheme: str) -> int:
+    """The line of the first tag that the mapping refuses (the sentence's first line if unknown)."""
+    for i, tag in enumerate(raw_tags):
+        try:
+            to_bio([tag], scheme=scheme)
+        except UnknownTagError:
+            return token_lines[i] if token_lines else line
+    return line
+
+
+def _emit(path, sid, line, tokens, raw_tags, report, strict, scheme="auto",
+          token_lines: list[int] | None = None) -> Sentence | None:
+    """Map tags, validate, and either return the sentence or (lenient) count it as skipped.
+    `token_lines`: each token's own line, so an error names the line it is on."""
     try:
         stats = TagStats()
         tags = to_bio(raw_tags, stats, scheme=scheme)
-        _check(path, line, tokens, tags)
+        _check(path, line, tokens, tags, token_lines)
     except UnknownTagError as err:
-        err = ReaderError(path, line, str(err))
+        err = ReaderError(path, _unknown_tag_line(raw_tags, token_lines, line, scheme), str(err))
         if strict:
             raise err from None
         report.skipped.append(str(err))
@@ -160,11 +178,15 @@ def read_columns(
     path = Path(path)
     report = report if report is not None else ReadReport()
     text = _decode(path, path.read_bytes(), "utf-8", report)
+    if not text.strip():
+        raise ReaderError(path, None, "no sentence: the file is empty or holds only blank lines")
+    text = _inner_boms(path, text, report, strict)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
     tokens: list[str] = []
     tags: list[str] = []
+    token_lines: list[int] = []
     start = 0
     broken: str | None = None  # a malformed line inside the current sentence (lenient mode)
     for number, line in enumerate(lines + [""], start=1):
@@ -173,10 +195,10 @@ def read_columns(
                 if broken:
                     report.skipped.append(broken)
                 else:
-                    sentence = _emit(path, f"L{start}", start, tokens, tags, report, strict, scheme)
+                    sentence = _emit(path, f"L{start}", start, tokens, tags, report, strict, scheme, token_lines)
                     if sentence is not None:
                         yield sentence
-            tokens, tags, broken = [], [], None
+            tokens, tags, token_lines, broken = [], [], [], None
             continue
         if not tokens and not broken:
             start = number
@@ -189,6 +211,20 @@ def read_columns(
             continue
         tokens.append(columns[0])
         tags.append(columns[-1].strip())
+        token_lines.append(number)
+
+
+def _inner_boms(path: Path, text: str, report: ReadReport, strict: bool) -> str:
+    """A U+FEFF after the start of a file (files pasted together) is no part of a token: an error, or
+    with strict=False removed and counted (`markup_repairs.inner_bom`)."""
+    if "\ufeff" not in text:
+        return text
+    if strict:
+        raise ReaderError(path, _line_of(text, text.index("\ufeff")),
+                          "a byte-order mark (U+FEFF) inside the file, e.g. where two files were joined; "
+                          "remove it, or build with --lenient to have it removed and counted")
+    report.markup["inner_bom"] += text.count("\ufeff")
+    return text.replace("\ufeff", "")
 
 
 _MARKUP = re.compile(r"<(/?)([A-Z]+)>|/<([A-Z]+)>")

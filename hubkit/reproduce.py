@@ -632,8 +632,8 @@ def add_cli(subparsers) -> None:
     p.add_argument("--data-dir", type=Path, default=None, help="corpora folder (default: $PAKNER_DATA_DIR)")
     p.add_argument("--plan", action="store_true", help="list the runs and stop")
     p.add_argument("--jobs", type=int, default=None,
-                   help="(default: the config's `jobs`, else 1) runs trained side by side in worker processes, each logging to runs/<run>/train.log "
-                        "(set train.cpu_threads so that jobs x threads fits the cores)")
+                   help="(default: the config's `jobs`, else 1) runs trained side by side in worker processes, each logging to runs/<run>/train.log; "
+                        "each run gets the usable cores / jobs torch threads unless train.cpu_threads says otherwise")
     p.set_defaults(func=_run_cli)
 
 

@@ -161,11 +161,15 @@ class Tagger:
 
     @classmethod
     def from_pretrained(cls, name_or_path: str, trust_remote_code: bool = False, **kwargs) -> "Tagger":
-        """Load a fine-tuned hubkit token classifier (folder, Hub id, or `tiny`/`e5-small` via
-        hubkit.models.resolve_model); raises hubkit.models.ModelError when it is not one."""
-        from hubkit.models import load_token_classifier, resolve_model
+        """Load a fine-tuned hubkit token classifier (folder, PyTorch or ONNX, or Hub id); raises
+        hubkit.models.ModelError when it is not one, or for the untrained built-in names (`tiny`, ...)."""
+        from hubkit.models import UNTRAINED, ModelError, load_token_classifier
 
-        model, tokenizer = load_token_classifier(resolve_model(str(name_or_path)), trust_remote_code=trust_remote_code)
+        if str(name_or_path) in UNTRAINED:  # predictions shown to a person must come from a trained model
+            raise ModelError(f"{name_or_path!r} names a built-in model with an untrained tagging head: its "
+                             "entities would be random. Train it first (hubkit train --model_name_or_path "
+                             f"{name_or_path} ... --output_dir DIR) and tag with --model DIR, or run `make demo`")
+        model, tokenizer = load_token_classifier(str(name_or_path), trust_remote_code=trust_remote_code)
         return cls(model, tokenizer, **kwargs)
 
     # -- public API

@@ -44,7 +44,7 @@ if __name__ == "__main__" and sys.path and Path(sys.path[0]).resolve() == Path(_
 
 from hubkit.evaluate import (LANG_COLUMN, LANGUAGES, MODEL_COLUMNS, DataError, concat, encode_windows,
                              evaluate_dataset, load_ner_data, model_max_length, normalize_languages)
-from hubkit.hardware import PRECISIONS, apply_threads, resolve_precision
+from hubkit.hardware import PRECISIONS, apply_threads, check_process_group, resolve_precision
 from hubkit.metrics import format_table, save_results
 
 logger = logging.getLogger("hubkit.train")
@@ -134,7 +134,10 @@ def parse_dataclass_args(arg_types, prog: str, description: str, argv: list[str]
         if not path.is_file():
             raise SystemExit(f"config file not found: {path}")
         read = parser.parse_json_file if path.suffix == ".json" else parser.parse_yaml_file
-        return tuple(read(str(path), allow_extra_keys=False))
+        try:
+            return tuple(read(str(path), allow_extra_keys=False))
+        except ValueError as err:  # HfArgumentParser: "Some keys are not used by the HfArgumentParser: [...]"
+            raise SystemExit(f"{path}: {err} (see --help for the options)") from None
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
         argv = config_file_argv(Path(argv[0]), {f.name for t in arg_types for f in fields(t)}) + argv[1:]
     return tuple(parser.parse_args_into_dataclasses(args=argv))
@@ -266,9 +269,38 @@ def _check_before_training(model_args, data_args, train_args) -> None:
         raise ValueError("--keep_sentences_without_entities must be between 0 and 1")
     if train_args.gradient_accumulation_steps < 1 or train_args.per_device_train_batch_size < 1:
         raise ValueError("batch size and gradient accumulation steps must be at least 1")
+    _check_output_dir(Path(train_args.output_dir))
+    ckpt = train_args.resume_from_checkpoint
+    if ckpt and ckpt != "latest":
+        _check_checkpoint(Path(ckpt))
     if train_args.mixed_precision not in PRECISIONS:
         raise ValueError(f"--mixed_precision must be one of {', '.join(PRECISIONS)}, "
                          f"not {train_args.mixed_precision!r}")
+
+
+def _check_output_dir(output_dir: Path) -> None:
+    """Fail before training, not after it, when the results could not be written."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ValueError(f"--output_dir {output_dir}: exists and is not a folder")
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        probe = output_dir / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(f"--output_dir {output_dir}: cannot write there ({err.strerror})") from None
+
+
+CHECKPOINT_FILES = ("model.safetensors", "optimizer.bin")
+
+
+def _check_checkpoint(folder: Path) -> None:
+    if not folder.is_dir():
+        raise ValueError(f"--resume_from_checkpoint {folder}: no such folder")
+    missing = [f for f in CHECKPOINT_FILES if not (folder / f).is_file() or not (folder / f).stat().st_size]
+    if missing:
+        raise ValueError(f"--resume_from_checkpoint {folder}: not a hubkit checkpoint (missing or empty: "
+                         f"{', '.join(missing)}); checkpoints are the folders under OUTPUT_DIR/checkpoints/")
 
 
 def _forget_previous_precision() -> None:
@@ -327,6 +359,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
     if not accelerator.is_local_main_process:
         logger.setLevel(logging.WARNING)
     set_seed(train_args.seed)
+    check_process_group(accelerator.num_processes, accelerator.device.type)
     threads = apply_threads(train_args.cpu_threads) if accelerator.device.type == "cpu" else None
 
     # 1. Data, checked before any model is built or trained.
@@ -407,8 +440,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
             if not found:
                 raise ValueError(f"--resume_from_checkpoint latest: no checkpoint under {output_dir / 'checkpoints'}")
             ckpt = str(found[-1])
-        if not Path(ckpt).is_dir():
-            raise ValueError(f"--resume_from_checkpoint {ckpt}: no such folder")
+        _check_checkpoint(Path(ckpt))
         accelerator.load_state(ckpt)
         if accelerator.is_main_process:
             shutil.rmtree(best_dir, ignore_errors=True)

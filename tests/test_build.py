@@ -207,3 +207,19 @@ def test_download_from_pinned_upstream_over_http(tmp_path, monkeypatch):
             corpora.locate(bad, None, cache_dir=tmp_path)
     finally:
         server.shutdown()
+
+
+def test_no_corpora_and_no_network_is_one_clear_line(tmp_path):
+    """Without PAKNER_DATA_DIR and without network: a one-line error saying what to do, no traceback."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "PAKNER_DATA_DIR"}
+    env.update(HOME=str(tmp_path), https_proxy="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9",
+               XDG_CACHE_HOME=str(tmp_path / "cache"))  # nothing cached; a proxy that refuses: no network
+    proc = subprocess.run([sys.executable, "-m", "hubkit.cli", "build", "--out", str(tmp_path / "out")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert "cannot download" in proc.stderr and "PAKNER_DATA_DIR" in proc.stderr
+    assert "Traceback" not in proc.stderr and "URLError" not in proc.stderr

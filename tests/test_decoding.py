@@ -5,17 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from hubkit.decoding import decode, viterbi_bio
+from hubkit.decoding import decode, is_valid_bio as _valid, viterbi_bio
 from hubkit.labels import LABEL2ID, LABELS
-
-
-def _valid(tags: list[str]) -> bool:
-    prev = "O"
-    for tag in tags:
-        if tag.startswith("I-") and prev not in (f"B-{tag[2:]}", tag):
-            return False
-        prev = tag
-    return True
 
 
 def _brute_force(log_probs: np.ndarray) -> list[int]:

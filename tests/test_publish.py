@@ -420,3 +420,50 @@ print(json.dumps(res))
     assert out["shahmukhi"]["sizes"]["test"] == 5821
     for config in ("shahmukhi", "pashto"):
         assert out[config]["equal"] and out[config]["features"] and out[config]["names"] == LABELS
+
+
+def test_a_server_echoing_the_token_never_gets_it_printed(hub_server, tmp_path):
+    """Some endpoints repeat the Authorization header in a 401 message: the CLI must not print it."""
+    import os
+    import subprocess
+    import sys
+
+    folder = write_dataset_repo(tmp_path / "repo")
+    bad = "hf_echoedSECRET1234567890"
+    hub_server.server.echo_credentials = True
+    try:
+        proc = subprocess.run([sys.executable, "-m", "hubkit.cli", "publish", str(folder), "pakner-test/echo"],
+                              env={**os.environ, **hub_server.env, "HF_TOKEN": bad}, capture_output=True, text=True)
+    finally:
+        hub_server.server.echo_credentials = False
+    assert proc.returncode == 1 and "authentication failed" in proc.stderr
+    assert "Bearer ***" in proc.stderr  # the server did echo it, and it was scrubbed
+    assert bad not in proc.stdout + proc.stderr and "echoedSECRET" not in proc.stdout + proc.stderr
+
+
+def test_hub_server_verb_serves_the_real_clients_and_keeps_the_token_out_of_its_output(tmp_path):
+    """`hubkit hub-server`: prints the endpoint, never the token (kept in a 0600 file); SIGTERM stops it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    token_file = tmp_path / "token"
+    proc = subprocess.Popen([sys.executable, "-m", "hubkit.cli", "hub-server", "--token-file", str(token_file)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        url = first.split(" on ")[1].strip()
+        token = token_file.read_text().strip()
+        assert token and oct(token_file.stat().st_mode & 0o777) == "0o600"
+        with urllib.request.urlopen(url + "/api/whoami-v2") as _:
+            pass
+    except urllib.error.HTTPError as err:
+        assert err.code == 401  # anonymous whoami: the server answers
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert token not in first + out + err
+    assert os.environ.get("HF_TOKEN", "x") not in first + out + err

@@ -137,3 +137,40 @@ def test_inline_markup_empty_sentence(tmp_path):
     path = write_uner(tmp_path / "uner.txt", ["<PERSON>عمران</PERSON> گئے", "<PERSON></PERSON>"])
     with pytest.raises(ReaderError, match=r"uner\.txt:2: empty sentence"):
         list(read_inline_markup(path))
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n  \n", "\ufeff\n".encode()])
+def test_empty_or_blank_file_is_an_error(tmp_path, content):
+    path = tmp_path / "t.conll"
+    path.write_bytes(content)
+    for strict in (True, False):
+        with pytest.raises(ReaderError, match=r"t\.conll: no sentence: the file is empty"):
+            list(read_columns(path, 3, strict=strict))
+
+
+def test_bom_inside_the_file_is_an_error_or_a_counted_repair(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes("عمران\tPERSON\n\n".encode() + "\ufeffلاہور\tLOCATION\n".encode())
+    with pytest.raises(ReaderError, match=r"t\.txt:3: a byte-order mark"):
+        list(read_columns(path, 2, scheme="io"))
+    report = ReadReport()
+    out = list(read_columns(path, 2, report, strict=False, scheme="io"))
+    assert [s.tokens for s in out] == [["عمران"], ["لاہور"]]  # not glued to the token
+    assert report.markup["inner_bom"] == 1
+
+
+def test_errors_name_the_line_of_the_bad_tag_or_token(tmp_path):
+    path = tmp_path / "t.conll"
+    path.write_text("عمران\tNNP\tB-PER\nخان\tNNP\tI-PER\nلاہور\tNNP\tB-PLACE\n", encoding="utf-8")
+    with pytest.raises(ReaderError, match=r"t\.conll:3: unknown tag 'B-PLACE'"):
+        list(read_columns(path, 3))
+    path.write_text("عمران\tNNP\tB-PER\n\tNNP\tO\n", encoding="utf-8")
+    with pytest.raises(ReaderError, match=r"t\.conll:2: token '' is empty"):
+        list(read_columns(path, 3))
+
+
+def test_nul_byte_is_reported_on_its_line(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes("عمران\tPERSON\n\nخان\tPER\x00SON\n".encode())
+    with pytest.raises(ReaderError, match=r"t\.txt:3: NUL character"):
+        list(read_columns(path, 2))

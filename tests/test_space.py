@@ -82,7 +82,7 @@ def space(real_data_dir, request, tmp_path_factory):
     """The app in a subprocess; yields (url, broken model path)."""
     model = build_test_model(real_data_dir, Path(request.config.cache.mkdir("hubkit-tagger")))
     broken = tmp_path_factory.mktemp("broken-model")  # a folder with no config.json
-    env = _app_env(_free_port(), PAKNER_MODEL=str(model), PAKNER_MODELS=str(broken))
+    env = _app_env(_free_port(), PAKNER_MODEL=str(model), PAKNER_MODELS=str(broken), PAKNER_MAX_UPLOAD_MB="0.05")
     log = tmp_path_factory.mktemp("space-log") / "app.log"
     with _running_app(APP, env, REPO_ROOT, log) as url:
         yield url, broken
@@ -157,6 +157,20 @@ def test_file_upload_returns_a_csv_of_entities(client, tmp_path):
     no_col.write_text("id,sentence\n1,لاہور\n", encoding="utf-8")
     with pytest.raises(AppError, match="no 'text' column"):
         client.predict(handle_file(str(no_col)), api_name="/tag_file")
+
+
+def test_text_in_none_of_the_four_languages_is_said_so(client):
+    for text in ("The Prime Minister spoke in Lahore.", "🙂🙂 👍"):
+        with pytest.raises(AppError, match="not Urdu, Shahmukhi, Sindhi or Pashto"):
+            client.predict(text, "Auto", api_name="/tag")
+        assert "none of the four" in client.predict(text, api_name="/detect_language")
+
+
+def test_an_upload_over_the_size_limit_is_refused(client, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text((EXAMPLES["urdu"] + "\n") * 2000, encoding="utf-8")  # ~170 KB, the limit here is 50 KB
+    with pytest.raises(Exception, match=r"(?i)limit is 0.05 MB|maximum|exceed|too large"):
+        client.predict(handle_file(str(big)), api_name="/tag_file")
 
 
 def test_browser_shows_highlighted_entities(space):

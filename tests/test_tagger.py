@@ -212,17 +212,9 @@ def test_each_word_takes_the_window_where_it_is_most_central(real_data_dir):
     assert got.probs == pytest.approx([p for _, p in expected], abs=1e-4)
 
 
-def _valid_bio(tags):
-    prev = "O"
-    for tag in tags:
-        if tag.startswith("I-") and prev not in (f"B-{tag[2:]}", tag):
-            return False
-        prev = tag
-    return True
-
-
 def test_bio_decoding_gives_valid_tags_where_argmax_does_not(real_data_dir):
     """An untrained model's argmax breaks BIO; the default decoding never does, on the same text."""
+    from hubkit.decoding import is_valid_bio as _valid_bio
     from hubkit.models import resolve_model
 
     folder = resolve_model("tiny")
@@ -300,3 +292,14 @@ def test_langid_accuracy_on_held_out_real_sentences(real_data_dir):
               "pashto/wikiann/test_reviewed.arrow": 0.88}
     for split, floor in floors.items():
         assert acc[split][0] >= floor, (split, acc[split])
+
+
+@pytest.mark.parametrize("name", ["tiny", "e5-small", "e5-small-pakner-vocab"])
+def test_untrained_builtin_names_are_refused_where_predictions_are_shown(name):
+    from hubkit.models import ModelError
+    from hubkit.evaluate import evaluate_model
+
+    with pytest.raises(ModelError, match="untrained tagging head"):
+        Tagger.from_pretrained(name)
+    with pytest.raises(ModelError, match="untrained tagging head"):
+        evaluate_model(name, "unused")

@@ -10,6 +10,7 @@ Configuration (environment):
   PAKNER_MODELS       more choices for the model menu, comma-separated
   PAKNER_MAX_CHARS    longest text accepted (default 5000)
   PAKNER_MAX_LINES    most lines/rows tagged from an uploaded file (default 1000)
+  PAKNER_MAX_UPLOAD_MB  largest upload accepted, refused by Gradio before it is stored (default 2)
   PAKNER_CONCURRENCY  requests run at the same time (default 2); the rest wait in the queue
 """
 
@@ -37,6 +38,7 @@ from hubkit.tagger import CSV_COLUMNS, Tagger, default_model
 
 MAX_CHARS = int(os.environ.get("PAKNER_MAX_CHARS", "5000"))
 MAX_LINES = int(os.environ.get("PAKNER_MAX_LINES", "1000"))
+MAX_UPLOAD_MB = float(os.environ.get("PAKNER_MAX_UPLOAD_MB", "2"))  # Gradio refuses larger uploads before storing them
 CONCURRENCY = int(os.environ.get("PAKNER_CONCURRENCY", "2"))
 AUTO = "Auto"
 LANG_NAMES = {"urdu": "Urdu", "shahmukhi": "Shahmukhi Punjabi", "sindhi": "Sindhi", "pashto": "Pashto"}
@@ -100,7 +102,18 @@ def check_text(text: str | None) -> str:
     if len(text) > MAX_CHARS:
         raise gr.Error(f"The text is too long: {len(text):,} characters, the limit is {MAX_CHARS:,}. "
                        "Split it, or upload it as a file (one text per line).")
+    if not has_arabic_script(text):
+        raise gr.Error(NOT_OURS)
     return text
+
+
+NOT_OURS = ("This text has no Arabic-script letters, so it is not Urdu, Shahmukhi, Sindhi or Pashto "
+            "(the model tags those four only).")
+
+
+def has_arabic_script(text: str) -> bool:
+    return any("\u0600" <= ch <= "\u06ff" or "\u0750" <= ch <= "\u077f" or "\ufb50" <= ch <= "\ufeff"
+               for ch in text)
 
 
 def language_of(text: str, choice: str) -> tuple[str, str]:
@@ -114,6 +127,8 @@ def detect_language(text: str) -> str:
     """Markdown naming the detected language (updates as the user types)."""
     if not (text or "").strip():
         return ""
+    if not has_arabic_script(text):
+        return "Detected language: **none of the four** (no Arabic-script letters)"
     return f"Detected language: **{LANG_NAMES[detect(text).lang]}**"
 
 
@@ -134,6 +149,9 @@ def tag_text(text: str, language: str = AUTO, model: str | None = None):
 def read_upload(path: str) -> list[str]:
     """Texts of an uploaded TXT (one per line) or CSV (a `text` column)."""
     name = Path(path).name
+    size = Path(path).stat().st_size
+    if size > MAX_UPLOAD_MB * 2**20:  # before reading any of it
+        raise gr.Error(f"{name}: {size / 2**20:.1f} MB, the limit is {MAX_UPLOAD_MB:g} MB per file.")
     try:
         raw = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
@@ -220,7 +238,8 @@ def build_demo() -> gr.Blocks:
                 result = gr.File(label="Entities (CSV)", interactive=False)
             file_status = gr.Markdown(label="status")
             file_button = gr.Button("Tag the file", elem_id="file-button")
-        gr.Markdown(f"Limits: {MAX_CHARS:,} characters per text, {MAX_LINES:,} texts per file.")
+        gr.Markdown(f"Limits: {MAX_CHARS:,} characters per text, {MAX_LINES:,} texts and {MAX_UPLOAD_MB:g} MB "
+                    "per file.")
 
         button.click(tag_text, [text, language, model], [highlighted, table, status], api_name="tag")
         text.submit(tag_text, [text, language, model], [highlighted, table, status], api_visibility="private")
@@ -234,4 +253,4 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 if __name__ == "__main__":
-    demo.launch(css=CSS, footer_links=["api", "gradio"])
+    demo.launch(css=CSS, footer_links=["api", "gradio"], max_file_size=f"{MAX_UPLOAD_MB:g}mb")
