@@ -3,7 +3,7 @@
 1. datasets: `ORG/pakner` from the local corpora, then `ORG/pakner-aug` (cluster report and the
    review sheet for native speakers included), ranked by the demo model of step 2;
 2. a model: the flagship `build/models/pakner-e5-small` when it has been trained
-   (experiments/flagship.yaml), else the demo model: the `tiny` encoder trained here on the four
+   (configs/flagship.yaml), else the demo model: the `tiny` encoder trained here on the four
    languages with the `cpu` grid's settings, its real test F1 per language printed;
 3. a Hub: a Hub-compatible server on 127.0.0.1 (hubkit.hub_server), started and stopped here;
    both datasets and the model are published with hubkit.publish and loaded back by repo id in a

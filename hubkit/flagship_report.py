@@ -86,7 +86,7 @@ def render_results(seeds: list[dict], cpu: str) -> str:
     lines = ["# pakner-e5-small: one multilingual e5-small for four languages", "",
              f"Seeds: {', '.join(str(s['seed']) for s in seeds)} ({n}). Test F1 is entity level (seqeval strict "
              "IOB2, word level) with BIO-valid (Viterbi) decoding, on the full test splits; the recipe "
-             "(experiments/flagship.yaml) was fixed before the test splits were scored.", "",
+             "(configs/flagship.yaml) was fixed before the test splits were scored.", "",
              "| language | test F1 | target | paper (GPU, Glot500/XLM-R-large) | published baseline | validation F1 |",
              "|---|---|---|---|---|---|"]
     for lang in LANGS:
@@ -165,7 +165,7 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
     hours = results["setup"].get("train_words_per_second")
     results["release_notes"] = [
         "## The release", "",
-        "Recipe (`experiments/flagship.yaml`, chosen before scoring the test splits): e5-small with its "
+        "Recipe (`configs/flagship.yaml`, chosen before scoring the test splits): e5-small with its "
         "vocabulary trimmed to the corpora's train and validation text (`hubkit trim-vocab`: 250,002 -> "
         f"{json.loads((folder / 'config.json').read_text())['vocab_size']:,} pieces; word embeddings trained), "
         "the four languages' full training splits together, sentences without an entity kept at 10%, "

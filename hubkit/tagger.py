@@ -242,7 +242,7 @@ def entities_of(text: str, sentences: Iterable[TaggedSentence]) -> list[Entity]:
 
 
 # ----------------------------------------------------------------------------- default model
-# The flagship (experiments/flagship.yaml), then the model `make demo` trains when it is absent.
+# The flagship (configs/flagship.yaml), then the model `make demo` trains when it is absent.
 DEFAULT_LOCAL_MODELS = ("build/models/pakner-e5-small", "build/models/demo")
 
 

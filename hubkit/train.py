@@ -123,7 +123,7 @@ def parse_args(argv: list[str] | None = None):
 
 def parse_dataclass_args(arg_types, prog: str, description: str, argv: list[str] | None = None):
     """Dataclasses from the command line, or from a YAML/JSON file (HfArgumentParser); options
-    after the file override its values (`python -m hubkit.train experiments/flagship.yaml --seed 2`)."""
+    after the file override its values (`python -m hubkit.train configs/flagship.yaml --seed 2`)."""
     from transformers import HfArgumentParser
 
     argv = list(sys.argv[1:] if argv is None else argv)

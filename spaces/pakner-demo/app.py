@@ -253,4 +253,4 @@ def build_demo() -> gr.Blocks:
 demo = build_demo()
 
 if __name__ == "__main__":
-    demo.launch(css=CSS, footer_links=["api", "gradio"], max_file_size=f"{MAX_UPLOAD_MB:g}mb")
+    demo.launch(css=CSS, footer_links=["api", "gradio"], max_file_size=int(MAX_UPLOAD_MB * 2**20))
