@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def _demo(out: Path, data_dir: Path, **popen):
     argv = [sys.executable, "-m", "hubkit.cli", "demo", "--data-dir", str(data_dir), "--out", str(out),
-            "--max-steps", "300", "--quiet"]
+            "--max-steps", "300", "--quiet"]  # ~3 min quiet, ~12 under load
     env = {**os.environ, "HUBKIT_CPU_THREADS": "1"}
     if popen:
         return subprocess.Popen(argv, env=env, cwd=REPO, text=True, **popen)
