@@ -105,11 +105,9 @@ def render_results(seeds: list[dict], cpu: str) -> str:
     lines += ["", "## Per type and precision against recall (test, mean over seeds)", "",
               "| language | type | P | R | F1 |", "|---|---|---|---|---|"]
     for lang in LANGS:
-        pr = seeds[0]["precision_recall"][lang]
         lines.append(f"| {lang} | all | {statistics.mean(s['precision_recall'][lang]['precision'] for s in seeds):.2f} | "
                      f"{statistics.mean(s['precision_recall'][lang]['recall'] for s in seeds):.2f} | "
                      f"{statistics.mean(s['test_f1'][lang] for s in seeds):.2f} |")
-        del pr
         for etype in sorted(seeds[0]["per_type"][lang]):
             vals = {k: statistics.mean(s["per_type"][lang][etype][k] for s in seeds) for k in ("precision", "recall", "f1")}
             lines.append(f"| | {etype} | {vals['precision']:.2f} | {vals['recall']:.2f} | {vals['f1']:.2f} |")

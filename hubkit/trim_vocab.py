@@ -223,8 +223,6 @@ def trim_vocabulary(model_dir: str | os.PathLike, word_lists: Iterable[Sequence[
 # ----------------------------------------------------------------------------- corpus texts
 def vocabulary_texts(dataset: str) -> tuple[list[list[str]], list[str]]:
     """(word lists, "config/split" names read): every train* and validation split of every config."""
-    import datasets
-
     from hubkit.evaluate import _config_names, _load
 
     words, read = [], []
@@ -235,7 +233,6 @@ def vocabulary_texts(dataset: str) -> tuple[list[list[str]], list[str]]:
                 read.append(f"{config}/{split}")
     if not words:
         raise TrimError(f"{dataset}: no train or validation split to choose a vocabulary from")
-    del datasets
     return words, read
 
 
