@@ -337,6 +337,28 @@ class _EpochSampler:
         return iter(self.inner)
 
 
+def _training_data(data_args: DataArguments, languages: list[str], seed: int):
+    """(train, validation, test): every language's splits loaded and checked, the training sentences sampled."""
+    data = load_ner_data(data_args.dataset, languages, policy=data_args.policy)
+    if data_args.max_eval_samples:
+        for split in ("validation", "test"):
+            data[split] = {l: ds.select(range(min(len(ds), data_args.max_eval_samples))) for l, ds in data[split].items()}
+    train_ds = temperature_sample(data["train"], data_args.sampling_temperature, seed)
+    n_before = len(train_ds)
+    train_ds = train_ds.filter(lambda ex: len(ex["tokens"]) > 0, desc="dropping empty sentences")
+    if len(train_ds) < n_before:  # e.g. augmented copies whose only word (the entity) was deleted
+        logger.info("dropped %d empty training sentences", n_before - len(train_ds))
+    if len(train_ds) == 0:
+        raise DataError(f"{data_args.dataset}: no non-empty training sentence")
+    if data_args.keep_sentences_without_entities < 1:
+        train_ds = drop_sentences_without_entities(train_ds, data_args.keep_sentences_without_entities, seed)
+    if data_args.max_train_samples:
+        n = min(data_args.max_train_samples, len(train_ds))
+        train_ds = train_ds.shuffle(seed=seed).select(range(n))
+    val_ds, test_ds = concat(data["validation"]), concat(data["test"])
+    return train_ds, val_ds, test_ds
+
+
 def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainArguments) -> dict:
     """Train, evaluate, write the folder; returns the results dict written to results.json."""
     import torch
@@ -362,25 +384,11 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
     check_process_group(accelerator.num_processes, accelerator.device.type)
     threads = apply_threads(train_args.cpu_threads) if accelerator.device.type == "cpu" else None
 
-    # 1. Data, checked before any model is built or trained.
+    # 1. Data, checked before any model is built or trained. Rank 0 first: it writes the datasets
+    # cache files (filter, map) that the other ranks then read instead of writing them alongside.
     languages = normalize_languages(data_args.languages)
-    data = load_ner_data(data_args.dataset, languages, policy=data_args.policy)
-    if data_args.max_eval_samples:
-        for split in ("validation", "test"):
-            data[split] = {l: ds.select(range(min(len(ds), data_args.max_eval_samples))) for l, ds in data[split].items()}
-    train_ds = temperature_sample(data["train"], data_args.sampling_temperature, train_args.seed)
-    n_before = len(train_ds)
-    train_ds = train_ds.filter(lambda ex: len(ex["tokens"]) > 0, desc="dropping empty sentences")
-    if len(train_ds) < n_before:  # e.g. augmented copies whose only word (the entity) was deleted
-        logger.info("dropped %d empty training sentences", n_before - len(train_ds))
-    if len(train_ds) == 0:
-        raise DataError(f"{data_args.dataset}: no non-empty training sentence")
-    if data_args.keep_sentences_without_entities < 1:
-        train_ds = drop_sentences_without_entities(train_ds, data_args.keep_sentences_without_entities, train_args.seed)
-    if data_args.max_train_samples:
-        n = min(data_args.max_train_samples, len(train_ds))
-        train_ds = train_ds.shuffle(seed=train_args.seed).select(range(n))
-    val_ds, test_ds = concat(data["validation"]), concat(data["test"])
+    with accelerator.main_process_first():
+        train_ds, val_ds, test_ds = _training_data(data_args, languages, train_args.seed)
 
     # 2. Model (`tiny` learns its tokenizer from the training sentences; built once, by rank 0).
     with accelerator.main_process_first():
@@ -394,7 +402,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
                          f"({limit} positions)")
 
     # 3. Windows, loaders, optimizer.
-    train_windows = encode_windows(train_ds, tokenizer, data_args.max_length, desc="tokenizing train")
+    with accelerator.main_process_first():
+        train_windows = encode_windows(train_ds, tokenizer, data_args.max_length, desc="tokenizing train")
     lengths = [len(x) for x in train_windows["input_ids"]]
     sampler = _EpochSampler(lengths, train_args.per_device_train_batch_size * accelerator.num_processes,
                             train_args.seed)
@@ -513,6 +522,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
             accelerator.wait_for_everyone()
             if accelerator.is_main_process:  # new files, so hard links in older checkpoints stay intact
                 shutil.rmtree(best_dir, ignore_errors=True)
+            accelerator.wait_for_everyone()  # save_pretrained lists the folder on every rank: not mid-removal
             best_state = accelerator.get_state_dict(model)  # on every rank: FSDP gathers the shards
             accelerator.unwrap_model(model).save_pretrained(best_dir, is_main_process=accelerator.is_main_process,
                                                             state_dict=best_state, save_function=accelerator.save,
