@@ -161,7 +161,8 @@ def config_file_argv(path: Path, known: set[str]) -> list[str]:
 
 
 class TrainState:
-    """The loop position and bookkeeping saved in every checkpoint (register_for_checkpointing)."""
+    """The loop position and bookkeeping saved in every checkpoint, as JSON (STATE_FILE): accelerate would
+    pickle a registered object, and unpickling a checkpoint folder can run any code put there."""
 
     def __init__(self):
         self.epoch = 0  # current epoch
@@ -291,7 +292,8 @@ def _check_output_dir(output_dir: Path) -> None:
         raise ValueError(f"--output_dir {output_dir}: cannot write there ({err.strerror})") from None
 
 
-CHECKPOINT_FILES = ("model.safetensors", "optimizer.bin")
+STATE_FILE = "train_state.json"
+CHECKPOINT_FILES = ("model.safetensors", "optimizer.bin", STATE_FILE)
 
 
 def _check_checkpoint(folder: Path) -> None:
@@ -301,6 +303,32 @@ def _check_checkpoint(folder: Path) -> None:
     if missing:
         raise ValueError(f"--resume_from_checkpoint {folder}: not a hubkit checkpoint (missing or empty: "
                          f"{', '.join(missing)}); checkpoints are the folders under OUTPUT_DIR/checkpoints/")
+    planted = sorted(f.name for f in folder.glob("custom_checkpoint_*.pkl"))
+    if planted:  # accelerate would unpickle them with weights_only=False: they could run any code
+        raise ValueError(f"--resume_from_checkpoint {folder}: {', '.join(planted)} is not hubkit's (its state is "
+                         f"{STATE_FILE}) and loading it could run code; not resuming from this folder")
+    for rng_file in sorted(folder.glob("random_states_*.pkl")) or [folder / "random_states_0.pkl"]:
+        _read_rng_states(rng_file)
+    try:
+        json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))["completed_steps"]
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
+        raise ValueError(f"--resume_from_checkpoint {folder / STATE_FILE}: unreadable ({err})") from None
+
+
+def _read_rng_states(rng_file: Path) -> dict:
+    """A checkpoint's RNG states, loaded without running code (weights_only); identical resumed results need them,
+    and accelerate's own loader only warns when they cannot be read."""
+    from accelerate.utils import load
+
+    try:
+        states = load(str(rng_file), map_location="cpu")  # weights_only=True, numpy arrays allowed
+        if "torch_manual_seed" not in states or "random_state" not in states:
+            raise ValueError("no torch/python RNG state in it")
+    except Exception as err:  # a corrupt file fails in pickle, zipfile or torch, each with its own error
+        raise ValueError(f"--resume_from_checkpoint {rng_file}: its RNG states cannot be read "
+                         f"({type(err).__name__}: {err}); without them the resumed run would not repeat "
+                         "the original") from None
+    return states
 
 
 def _forget_previous_precision() -> None:
@@ -435,7 +463,6 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
                               num_training_steps=total_steps * accelerator.num_processes)
     model, optimizer, train_loader, scheduler = accelerator.prepare(model, optimizer, train_loader, scheduler)
     state = TrainState()
-    accelerator.register_for_checkpointing(state)
     if train_args.report_to != "none":
         config = {**asdict(model_args), **asdict(data_args), **asdict(train_args)}
         accelerator.init_trackers("hubkit-ner", {k: str(v) for k, v in config.items()})
@@ -451,6 +478,10 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
             ckpt = str(found[-1])
         _check_checkpoint(Path(ckpt))
         accelerator.load_state(ckpt)
+        restored = _read_rng_states(Path(ckpt) / f"random_states_{accelerator.process_index}.pkl")
+        if not torch.equal(torch.get_rng_state(), restored["torch_manual_seed"]):
+            raise ValueError(f"--resume_from_checkpoint {ckpt}: the RNG state was not restored")
+        state.load_state_dict(json.loads((Path(ckpt) / STATE_FILE).read_text(encoding="utf-8")))
         if accelerator.is_main_process:
             shutil.rmtree(best_dir, ignore_errors=True)
             if (Path(ckpt) / "best_model").is_dir():
@@ -463,8 +494,10 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
     def save_checkpoint(tag: str) -> None:
         folder = output_dir / "checkpoints" / tag
         accelerator.save_state(str(folder))
-        if accelerator.is_main_process and best_dir.is_dir():  # the best weights so far travel with it
-            _link_tree(best_dir, folder / "best_model")
+        if accelerator.is_main_process:
+            (folder / STATE_FILE).write_text(json.dumps(state.state_dict()), encoding="utf-8")
+            if best_dir.is_dir():  # the best weights so far travel with it
+                _link_tree(best_dir, folder / "best_model")
 
     every = int(train_args.checkpointing_steps) if str(train_args.checkpointing_steps).isdigit() else None
     logger.info("training on %d sentences (%d windows), %d epochs, %d optimizer steps", len(train_ds),

@@ -154,6 +154,60 @@ def test_resume_continues_from_the_same_step_with_identical_results(trained, pak
     assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+class _Planted:
+    """Unpickling this creates a file: what a crafted custom_checkpoint_0.pkl could do instead."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _resume_cli(args, tmp_path):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "hubkit.train", *args], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent, timeout=900)
+
+
+def test_resume_refuses_a_checkpoint_with_a_planted_pickle_and_runs_none_of_it(trained, pakner_dir, cache_dir,
+                                                                                tmp_path):
+    """hubkit's loop state is train_state.json; a custom_checkpoint pickle (which accelerate would unpickle
+    with weights_only=False) is refused before anything is loaded."""
+    import pickle
+    import shutil
+
+    ckpt = tmp_path / "step_60"
+    shutil.copytree(trained / "checkpoints" / "step_60", ckpt)
+    assert (ckpt / "train_state.json").is_file() and not list(ckpt.glob("custom_checkpoint_*"))
+    marker = tmp_path / "code-ran"
+    (ckpt / "custom_checkpoint_0.pkl").write_bytes(pickle.dumps(_Planted(marker)))
+    out = tmp_path / "resumed"
+    proc = _resume_cli(train_args(pakner_dir, cache_dir, out, "--resume_from_checkpoint", str(ckpt)), tmp_path)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "custom_checkpoint_0.pkl" in proc.stderr and "could run code" in proc.stderr
+    assert not marker.exists() and not (out / "results.json").exists()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty-dict"])
+def test_a_corrupt_rng_state_stops_the_resume_before_training(trained, pakner_dir, cache_dir, tmp_path, damage):
+    import shutil
+
+    ckpt = tmp_path / "step_60"
+    shutil.copytree(trained / "checkpoints" / "step_60", ckpt)
+    if damage == "garbage":
+        (ckpt / "random_states_0.pkl").write_bytes(b"\x80\x04not a torch file" * 10)
+    else:
+        torch.save({}, ckpt / "random_states_0.pkl")
+    out = tmp_path / "resumed"
+    proc = _resume_cli(train_args(pakner_dir, cache_dir, out, "--resume_from_checkpoint", str(ckpt)), tmp_path)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "random_states_0.pkl" in proc.stderr and "RNG states cannot be read" in proc.stderr
+    assert not (out / "results.json").exists()
+
+
 def test_long_sentences_are_split_into_windows_and_fully_scored(pakner_dir, cache_dir):
     data = load_ner_data(str(pakner_dir), ["pashto"], splits=["test"])["test"]["pashto"]
     model, tokenizer = load_for_training(resolve_model("tiny", cache_dir=cache_dir))
