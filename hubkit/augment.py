@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 from hubkit.bank import Bank, build_bank, check_columns, sentence_mentions, train_split, with_ids
 from hubkit.clusters import Alignment, Clustering
 from hubkit.labels import LABEL2ID
+from hubkit.options import COSINE, COUNT, NON_NEGATIVE_INT, Range, ranged
 from hubkit.script import to_orthography
 
 MODES = ("cluster", "random", "none")
@@ -326,20 +327,20 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--languages", nargs="+", default=["urdu", "shahmukhi", "sindhi", "pashto"])
     p.add_argument("--mode", choices=MODES, default="cluster",
                    help="cluster: same/aligned cluster; random: any same-type entity (ablation); none: no augmentation")
-    p.add_argument("--n-candidates", type=int, default=5, help="candidates per sentence with entities (default 5)")
+    p.add_argument("--n-candidates", type=ranged(COUNT), default=5, help="candidates per sentence with entities (default 5)")
     p.add_argument("--policy", choices=POLICIES, default="x1",
                    help="x1: best candidate per sentence; x2: best two; all-correct: every candidate the model "
                         "reads back perfectly (needs --model); all: every candidate")
-    p.add_argument("--k", type=int, default=None, help="clusters per language and type (default: best silhouette)")
-    p.add_argument("--align-threshold", type=float, default=0.5, help="min centroid cosine to align clusters")
+    p.add_argument("--k", type=ranged(Range(2, integer=True)), default=None, help="clusters per language and type (default: best silhouette)")
+    p.add_argument("--align-threshold", type=ranged(COSINE), default=0.5, help="min centroid cosine to align clusters")
     p.add_argument("--sources", default="", help="which languages feed which, e.g. 'pashto=urdu,sindhi;sindhi=urdu' "
                                                   "(default: Urdu feeds all; every language feeds itself)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=ranged(NON_NEGATIVE_INT), default=0)
     p.add_argument("--model", default=None, help="fine-tuned token-classification model folder or Hub id for ranking "
                                                  "(without it candidates are kept unranked, in generated order)")
     p.add_argument("--vectors", default=None, help="word vectors (.vec/.bin/.kv) instead of training FastText")
     p.add_argument("--cache-dir", default=None, help="where trained FastText vectors are cached")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=ranged(COUNT), default=64)
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--report-dir", default=None, help="cluster report: clusters.md, clusters_review.csv, PNG plots")
     p.set_defaults(func=_run_cli)

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from hubkit import dataset_repo
 from hubkit.corpora import LANGS
+from hubkit.options import COSINE, COUNT, NON_NEGATIVE_INT, Range, ranged
 
 POLICY_SPLITS = {"x1": "train", "x2": "train_x2", "all-correct": "train_all_correct"}
 
@@ -207,14 +208,14 @@ def add_cli(subparsers) -> None:
     p.add_argument("--feeders", nargs="*", choices=list(LANGS), default=None,
                    help="languages that only feed entities (no config of their own), e.g. --languages pashto "
                         "--feeders urdu")
-    p.add_argument("--n-candidates", type=int, default=5, help="candidates per sentence with an entity")
-    p.add_argument("--k", type=int, default=None, help="clusters per language and type (default: by silhouette)")
-    p.add_argument("--align-threshold", type=float, default=0.5, help="min centroid cosine to align clusters")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n-candidates", type=ranged(COUNT), default=5, help="candidates per sentence with an entity")
+    p.add_argument("--k", type=ranged(Range(2, integer=True)), default=None, help="clusters per language and type (default: by silhouette)")
+    p.add_argument("--align-threshold", type=ranged(COSINE), default=0.5, help="min centroid cosine to align clusters")
+    p.add_argument("--seed", type=ranged(NON_NEGATIVE_INT), default=0)
     p.add_argument("--no-random", action="store_true", help="skip the `random` ablation split")
     p.add_argument("--cache-dir", default=None, help="where trained FastText vectors are cached")
     p.add_argument("--report-dir", default=None, help="cluster report: markdown, CSV for native speakers, plots")
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=ranged(COUNT), default=64)
     p.add_argument("--org", default="ORG", help="Hub organisation named in the card")
     p.set_defaults(func=_run_cli)
 

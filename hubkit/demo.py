@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubkit.hub_server import HubServer
+from hubkit.options import COUNT, ranged
 
 EXAMPLES = {
     "urdu": "وزیر اعظم عمران خان نے لاہور میں خطاب کیا ۔",
@@ -240,14 +241,8 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="the corpora (default: $PAKNER_DATA_DIR; `make demo` passes ../shared/data)")
     p.add_argument("--out", default="build", help="everything is written under this folder (default: build)")
     p.add_argument("--org", default="demo", help="namespace of the repos on the local Hub (default: demo)")
-    p.add_argument("--epochs", type=_positive, default=4, help="epochs of the demo model (default 4)")
-    p.add_argument("--max-steps", type=_positive, default=None, help="a smoke budget: optimizer steps of the demo model")
+    p.add_argument("--epochs", type=ranged(COUNT), default=4, help="epochs of the demo model (default 4)")
+    p.add_argument("--max-steps", type=ranged(COUNT), default=None, help="a smoke budget: optimizer steps of the demo model")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cli_demo)
     return p
-
-
-def _positive(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {value!r}")
-    return int(value)

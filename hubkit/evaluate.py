@@ -17,6 +17,7 @@ from typing import Iterable
 
 from hubkit.labels import LABEL2ID, LABELS
 from hubkit.metrics import compute_metrics, format_table, save_results
+from hubkit.options import COUNT, Range, ranged
 
 # Dataset config name -> ISO 639 code used in model cards.
 LANGUAGES: dict[str, str] = {"urdu": "ur", "shahmukhi": "pnb", "sindhi": "sd", "pashto": "ps"}
@@ -336,11 +337,11 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, help="Hub dataset id or folder laid out as ORG/pakner")
     p.add_argument("--languages", nargs="+", default=["all"], help="all, or some of urdu shahmukhi sindhi pashto")
     p.add_argument("--split", default="test", help="split to score (default: test)")
-    p.add_argument("--batch_size", type=int, default=32)
-    p.add_argument("--max_length", type=int, default=256, help="sub-words per window; longer sentences are split")
+    p.add_argument("--batch_size", type=ranged(COUNT), default=32)
+    p.add_argument("--max_length", type=ranged(Range(4, integer=True)), default=256, help="sub-words per window; longer sentences are split")
     p.add_argument("--output", help="write results.json into this folder")
     p.add_argument("--trust_remote_code", action="store_true", help="run code shipped with the model (off by default)")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=ranged(COUNT), default=None,
                    help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
     p.add_argument("--no_bio_decoding", action="store_true",
                    help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")

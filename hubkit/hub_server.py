@@ -41,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from hubkit.options import PORT, ranged
+
 try:  # only used to expose `cardData` in repo info; the server works without it
     import yaml
 except ImportError:  # pragma: no cover
@@ -970,7 +972,7 @@ def add_cli(subparsers) -> None:
         description="A small Hugging Face Hub-compatible server (huggingface_hub, datasets and transformers "
                     "talk to it through HF_ENDPOINT) for teams that keep corpora and models on their own "
                     "machines. Storage is a folder; the write token is kept in --token-file (mode 600).")
-    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--port", type=ranged(PORT), default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--root", default=None, help="storage folder for uploaded files (default: a temporary one, "
                                                 "removed when the server stops)")
     p.add_argument("--token-file", default=str(Path.home() / ".cache" / "hubkit" / "hub-server-token"),

@@ -28,6 +28,7 @@ from pathlib import Path
 import yaml
 
 from hubkit.hardware import THREADS_ENV, usable_cores
+from hubkit.options import COUNT, check_values, ranged
 
 SETTINGS = ("original", "copies-x2", "random", "cluster-x1", "cluster-x2", "cluster-all-correct", "reference")
 MODES = ("mono", "multi")
@@ -86,6 +87,9 @@ class GridConfig:
             bad = sorted(set(getattr(cfg, section)) - allowed)
             if bad:
                 raise ValueError(f"{path}: {section}: {bad} not `hubkit train` options the grid lets a config set")
+            check_values(getattr(cfg, section), {**TrainArguments.ranges, **DataArguments.ranges}, f"{path}: {section}: ")
+        check_values({"jobs": cfg.jobs, "max_eval_samples": cfg.max_eval_samples}, {"jobs": COUNT, "max_eval_samples": COUNT},
+                     f"{path}: ")
         for key, allowed, values in (("settings", SETTINGS, cfg.settings), ("modes", MODES, cfg.modes),
                                      ("languages", LANGUAGES, cfg.languages)):
             bad = [v for v in values if v not in allowed]
@@ -631,7 +635,7 @@ def add_cli(subparsers) -> None:
                    help="results folder (default: results/<config name>); runs/ and cache/ inside are not for git")
     p.add_argument("--data-dir", type=Path, default=None, help="corpora folder (default: $PAKNER_DATA_DIR)")
     p.add_argument("--plan", action="store_true", help="list the runs and stop")
-    p.add_argument("--jobs", type=int, default=None,
+    p.add_argument("--jobs", type=ranged(COUNT), default=None,
                    help="(default: the config's `jobs`, else 1) runs trained side by side in worker processes, each logging to runs/<run>/train.log; "
                         "each run gets the usable cores / jobs torch threads unless train.cpu_threads says otherwise")
     p.set_defaults(func=_run_cli)

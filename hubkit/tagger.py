@@ -35,6 +35,7 @@ import numpy as np
 from hubkit.decoding import decode
 from hubkit.hardware import apply_threads
 from hubkit.labels import LABELS, entity_spans
+from hubkit.options import COUNT, ranged
 
 # ----------------------------------------------------------------------------- words
 SENTENCE_END = frozenset("۔؟?!.")  # as words of their own; a line break also ends a sentence
@@ -344,10 +345,10 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--format", default="jsonl", choices=FORMATS,
                    help="jsonl: one record per line with its entities; csv: one row per entity; "
                         "conll: word<TAB>tag per line, blank line between sentences")
-    p.add_argument("--batch-size", type=int, default=32, help="windows per forward pass (default 32)")
+    p.add_argument("--batch-size", type=ranged(COUNT), default=32, help="windows per forward pass (default 32)")
     p.add_argument("--output", "-o", default=None, help="write here instead of stdout")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--threads", type=int, default=None,
+    p.add_argument("--threads", type=ranged(COUNT), default=None,
                    help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
     p.add_argument("--no-bio-decoding", action="store_true",
                    help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")

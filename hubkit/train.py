@@ -37,7 +37,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 if __name__ == "__main__" and sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     sys.path.pop(0)  # run as a script path: the package folder must not shadow top-level `evaluate`, ...
@@ -46,6 +46,7 @@ from hubkit.evaluate import (LANG_COLUMN, LANGUAGES, MODEL_COLUMNS, DataError, c
                              evaluate_dataset, load_ner_data, model_max_length, normalize_languages)
 from hubkit.hardware import PRECISIONS, apply_threads, check_process_group, resolve_precision
 from hubkit.metrics import format_table, save_results
+from hubkit.options import COUNT, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, SHARE, Range, check_fields
 
 logger = logging.getLogger("hubkit.train")
 
@@ -75,6 +76,14 @@ class DataArguments:
         default=1.0, metadata={"help": "share (0-1, seeded) of training sentences with no entity to keep; corpora "
                                        "where most sentences have none (Shahmukhi: 70%%) learn faster with less"})
     max_eval_samples: Optional[int] = field(default=None, metadata={"help": "evaluate on the first N sentences per language"})
+
+    ranges: ClassVar[dict] = {  # checked by hubkit.options.check_fields
+        "max_length": Range(4, integer=True),
+        "sampling_temperature": POSITIVE,
+        "max_train_samples": COUNT,
+        "keep_sentences_without_entities": SHARE,
+        "max_eval_samples": COUNT,
+    }
 
 
 @dataclass
@@ -112,6 +121,20 @@ class TrainArguments:
         default=False, metadata={"help": "keep the input word embeddings fixed: with a 250k-word vocabulary "
                                          "(XLM-R, e5) their optimizer step costs more than the rest of a CPU step"})
 
+    ranges: ClassVar[dict] = {  # checked by hubkit.options.check_fields
+        "num_train_epochs": COUNT,
+        "max_steps": COUNT,
+        "per_device_train_batch_size": COUNT,
+        "per_device_eval_batch_size": COUNT,
+        "learning_rate": POSITIVE,
+        "warmup_ratio": SHARE,
+        "weight_decay": NON_NEGATIVE,
+        "gradient_accumulation_steps": COUNT,
+        "seed": NON_NEGATIVE_INT,
+        "early_stopping_patience": COUNT,
+        "cpu_threads": COUNT,
+    }
+
 
 ARG_TYPES = (ModelArguments, DataArguments, TrainArguments)
 
@@ -135,12 +158,21 @@ def parse_dataclass_args(arg_types, prog: str, description: str, argv: list[str]
             raise SystemExit(f"config file not found: {path}")
         read = parser.parse_json_file if path.suffix == ".json" else parser.parse_yaml_file
         try:
-            return tuple(read(str(path), allow_extra_keys=False))
+            return _checked(tuple(read(str(path), allow_extra_keys=False)), prog)
         except ValueError as err:  # HfArgumentParser: "Some keys are not used by the HfArgumentParser: [...]"
             raise SystemExit(f"{path}: {err} (see --help for the options)") from None
     if argv and argv[0].endswith((".yaml", ".yml", ".json")):
         argv = config_file_argv(Path(argv[0]), {f.name for t in arg_types for f in fields(t)}) + argv[1:]
-    return tuple(parser.parse_args_into_dataclasses(args=argv))
+    return _checked(tuple(parser.parse_args_into_dataclasses(args=argv)), prog)
+
+
+def _checked(parsed: tuple, prog: str) -> tuple:
+    try:
+        for args in parsed:
+            check_fields(args)
+    except ValueError as err:
+        raise SystemExit(f"{prog}: error: {err}") from None
+    return parsed
 
 
 def config_file_argv(path: Path, known: set[str]) -> list[str]:
@@ -264,12 +296,8 @@ def _check_before_training(model_args, data_args, train_args) -> None:
             raise ValueError("--push_to_hub needs hubkit.publish, which is not installed in this hubkit")
     if train_args.checkpointing_steps not in (None, "epoch") and not str(train_args.checkpointing_steps).isdigit():
         raise ValueError(f"--checkpointing_steps must be a number or 'epoch', not {train_args.checkpointing_steps!r}")
-    if data_args.max_length < 4:
-        raise ValueError("--max_length must be at least 4")
-    if not 0 <= data_args.keep_sentences_without_entities <= 1:
-        raise ValueError("--keep_sentences_without_entities must be between 0 and 1")
-    if train_args.gradient_accumulation_steps < 1 or train_args.per_device_train_batch_size < 1:
-        raise ValueError("batch size and gradient accumulation steps must be at least 1")
+    for args in (model_args, data_args, train_args):  # again: run() is also called without the parser
+        check_fields(args)
     _check_output_dir(Path(train_args.output_dir))
     ckpt = train_args.resume_from_checkpoint
     if ckpt and ckpt != "latest":

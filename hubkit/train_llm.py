@@ -35,7 +35,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 if __package__ in (None, ""):  # `accelerate launch hubkit/train_llm.py`: make `hubkit` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,6 +46,8 @@ from hubkit.evaluate import LANG_COLUMN, LANGUAGES, DataError, concat, load_ner_
 from hubkit.labels import LABELS
 from hubkit.llm_prompt import PromptFormat, format_answer, new_counts, parse_answer
 from hubkit.metrics import compute_metrics, format_table, save_results
+from hubkit.options import (COUNT, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, PROBABILITY_BELOW_1, SHARE,
+                            check_fields)
 
 logger = logging.getLogger("hubkit.train_llm")
 EVAL_SPLITS = ("validation", "test")
@@ -74,6 +76,12 @@ class LoraArguments:
     lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"],
                                            metadata={"help": "module names (q_proj v_proj ...) or all-linear"})
 
+    ranges: ClassVar[dict] = {  # checked by hubkit.options.check_fields
+        "lora_r": COUNT,
+        "lora_alpha": POSITIVE,
+        "lora_dropout": PROBABILITY_BELOW_1,
+    }
+
 
 @dataclass
 class LlmDataArguments:
@@ -88,6 +96,13 @@ class LlmDataArguments:
                                                                 "many tokens are skipped (counted)"})
     eval_splits: list[str] = field(default_factory=lambda: list(EVAL_SPLITS),
                                    metadata={"help": "splits to score: validation and/or test"})
+
+    ranges: ClassVar[dict] = {  # checked by hubkit.options.check_fields
+        "max_train_samples": COUNT,
+        "max_eval_samples": COUNT,
+        "num_shots": NON_NEGATIVE_INT,
+        "max_seq_length": COUNT,
+    }
 
 
 @dataclass
@@ -114,6 +129,21 @@ class LlmTrainArguments:
     license: str = field(default="apache-2.0", metadata={"help": "license for the model card (the base model's "
                                                                   "license also applies)"})
 
+    ranges: ClassVar[dict] = {  # checked by hubkit.options.check_fields
+        "num_train_epochs": COUNT,
+        "max_steps": COUNT,
+        "per_device_train_batch_size": COUNT,
+        "per_device_eval_batch_size": COUNT,
+        "gradient_accumulation_steps": COUNT,
+        "learning_rate": POSITIVE,
+        "warmup_ratio": SHARE,
+        "weight_decay": NON_NEGATIVE,
+        "max_grad_norm": POSITIVE,
+        "logging_steps": COUNT,
+        "max_new_tokens": COUNT,
+        "seed": NON_NEGATIVE_INT,
+    }
+
 
 ARG_TYPES = (LlmModelArguments, LoraArguments, LlmDataArguments, LlmTrainArguments)
 
@@ -125,7 +155,10 @@ def parse_args(argv: list[str] | None = None):
     return parse_dataclass_args(ARG_TYPES, "hubkit train-llm", __doc__.split("\n\n")[0], argv)
 
 
-def _check_args(model_args, data_args, train_args) -> None:
+def _check_args(model_args, data_args, train_args, lora_args=None) -> None:
+    for args in (model_args, data_args, train_args, lora_args):
+        if args is not None:
+            check_fields(args)
     if train_args.push_to_hub:
         if not train_args.do_train:
             raise ValueError("--push_to_hub publishes a trained adapter: it needs --do_train true")
@@ -338,7 +371,7 @@ def run(model_args: LlmModelArguments, lora_args: LoraArguments, data_args: LlmD
 
     from hubkit.llm_models import resolve_causal_model
 
-    _check_args(model_args, data_args, train_args)
+    _check_args(model_args, data_args, train_args, lora_args)
     output_dir = Path(train_args.output_dir)
     accelerator = Accelerator(gradient_accumulation_steps=train_args.gradient_accumulation_steps)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
