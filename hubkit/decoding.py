@@ -64,3 +64,13 @@ def decode(log_probs: np.ndarray, bio: bool = True) -> list[int]:
     if not bio:
         return [int(i) for i in np.asarray(log_probs).argmax(-1)] if len(log_probs) else []
     return viterbi_bio(np.asarray(log_probs, dtype=np.float64))
+
+
+def repair_bio(tags: list[str]) -> list[str]:
+    """Tags as hubkit.labels.entity_spans reads them: an I-X that does not continue an X starts one (B-X)."""
+    out: list[str] = []
+    for tag in tags:
+        if tag.startswith("I-") and (not out or out[-1][2:] != tag[2:]):
+            tag = "B-" + tag[2:]
+        out.append(tag)
+    return out

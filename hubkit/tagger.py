@@ -2,10 +2,12 @@
 
 The path, one way:
 1. `split_sentences`: Perso-Arabic text -> sentences of `Word`s. Words are split on whitespace
-   and on ۔ ، ؟ ؛ and Latin punctuation (each mark is a word of its own, as in the corpora);
+   and control characters, and every punctuation mark or symbol (۔ ، ؟ ؛, Latin punctuation,
+   emoji: Unicode P and S) is a word of its own, as in the corpora, except - and _ inside words;
    ZWNJ/ZWJ stay inside words, bidi and zero-width marks separate them; a digit-internal . or ,
-   stays (3.5, 1,000). Every word keeps `start`/`end` into the ORIGINAL text, so nothing is
-   normalised away before the offsets are known.
+   stays (3.5, 1,000). A sentence ends after ۔ ؟ ? ! . and at every line boundary. Every word
+   keeps `start`/`end` into the ORIGINAL text, so nothing is normalised away before the offsets
+   are known.
 2. Sentences too long for the model are cut into overlapping windows of whole words (budget =
    model max length in sub-words); all windows are sorted by length and run in batches under
    `torch.inference_mode` (GPU when there is one). Each word takes the label of its first
@@ -31,23 +33,25 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+import regex
 
-from hubkit.decoding import decode
+from hubkit.decoding import decode, repair_bio
 from hubkit.hardware import apply_threads
 from hubkit.labels import LABELS, entity_spans
 from hubkit.options import COUNT, ranged
 
 # ----------------------------------------------------------------------------- words
-SENTENCE_END = frozenset("۔؟?!.")  # as words of their own; a line break also ends a sentence
-PUNCT = "۔،؟؛٪٫٬«»“”‘’…" + "!\"#$%&'()*+,./:;<=>?@[\\]^`{|}~"
+SENTENCE_END = frozenset("۔؟?!.")  # as words of their own; a line boundary also ends a sentence
+# What str.splitlines() splits on: lines of a file and sentences of a text end at the same places.
+LINE_BOUNDARIES = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 # Zero-width and bidi controls separate words (users paste them from web pages); ZWNJ (U+200C)
 # and ZWJ (U+200D) are spelling inside Urdu/Persian words and stay.
 INVISIBLE_SEPARATORS = "\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff\u061c\u00ad"
 JOINERS = "\u200c\u200d"
-_SEP_CLASS = "\\s" + INVISIBLE_SEPARATORS + re.escape(PUNCT)
-_TOKEN_RE = re.compile(
-    rf"(?:[^{_SEP_CLASS}]|(?<=\d)[.,٫٬](?=\d))+"  # a word (digit-internal . , kept: 3.5, 1,000)
-    rf"|[{re.escape(PUNCT)}]")  # or one punctuation mark
+_MARK = r"(?![-_])[\p{P}\p{S}]\p{M}*"  # a punctuation mark or symbol (emoji), with its combining marks
+_TOKEN_RE = regex.compile(
+    rf"(?:(?<=\d)[.,٫٬](?=\d)|[-_]|[^\s\p{{Cc}}\p{{P}}\p{{S}}{INVISIBLE_SEPARATORS}])+"  # a word (3.5, 1,000 kept)
+    rf"|{_MARK}")
 
 
 @dataclass(frozen=True)
@@ -84,11 +88,11 @@ def split_words(text: str) -> list[Word]:
 
 
 def split_sentences(text: str) -> list[list[Word]]:
-    """Sentences of words: a sentence ends after ۔ ؟ ? ! . or at a line break."""
+    """Sentences of words: a sentence ends after ۔ ؟ ? ! . or at a line boundary (LINE_BOUNDARIES)."""
     sentences: list[list[Word]] = []
     current: list[Word] = []
     for word in split_words(text):
-        if current and "\n" in text[current[-1].end:word.start]:
+        if current and any(c in LINE_BOUNDARIES for c in text[current[-1].end:word.start]):
             sentences.append(current)
             current = []
         current.append(word)
@@ -182,10 +186,15 @@ class Tagger:
 
     def tag_words(self, texts: Sequence[str]) -> list[list[TaggedSentence]]:
         """Per text, its sentences with one tag and probability per word."""
-        import torch
-
         sentences = [split_sentences(t) for t in texts]
         flat = [s for sents in sentences for s in sents]
+        decoded = iter([self._decode(p) for p in self.sentence_probs(flat)])
+        return [[TaggedSentence(sent, *next(decoded)) for sent in sents] for sents in sentences]
+
+    def sentence_probs(self, flat: Sequence[Sequence[Word]]) -> list[np.ndarray]:
+        """Per sentence, its (words, labels) probabilities, each word's from the window that centres it."""
+        import torch
+
         all_words = [w.text for s in flat for w in s]
         pieces = self.tokenizer(all_words, add_special_tokens=False)["input_ids"] if all_words else []
         # windows: (sentence index, start word, end word, sub-word count)
@@ -217,18 +226,15 @@ class Tagger:
                         centrality = (min(word - a, b - 1 - word), -a)  # a tie goes to the earlier window
                         if centrality > best[si][word][0]:
                             best[si][word] = (centrality, probs[row][tok])
-        decoded = iter([self._decode(np.array([p for _, p in words])) for words in best])
-        out = []
-        for sents in sentences:
-            out.append([TaggedSentence(sent, *next(decoded)) for sent in sents])
-        return out
+        return [np.array([p for _, p in words]).reshape(len(words), len(LABELS)) for words in best]
 
     def _decode(self, probs) -> tuple[list[str], list[float]]:
         """(tags, probability of each tag) of one sentence from its (words, labels) probabilities."""
         if not len(probs):
             return [], []
         ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding)
-        return [LABELS[i] for i in ids], [float(probs[w, i]) for w, i in enumerate(ids)]
+        tags = repair_bio([LABELS[i] for i in ids])  # argmax: I-X after O read as B-X, in every format
+        return tags, [float(probs[w, i]) for w, i in enumerate(ids)]
 
 
 def entities_of(text: str, sentences: Iterable[TaggedSentence]) -> list[Entity]:
@@ -265,29 +271,47 @@ FORMATS = ("jsonl", "csv", "conll")
 CSV_COLUMNS = ["line", "text", "type", "score", "start", "end"]
 
 
+def split_lines(text: str) -> list[str]:
+    """The texts of a file: one per line, at every Unicode line boundary (the CLI and the Space alike)."""
+    return text.splitlines()
+
+
 def read_lines(path: str) -> list[str]:
     """Lines of a UTF-8 file (or stdin for '-'); a bad byte is reported with file and line."""
     data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     name = "<stdin>" if path == "-" else path
-    lines = []
-    for n, raw in enumerate(data.splitlines(), 1):
-        try:
-            lines.append(raw.decode("utf-8-sig" if n == 1 else "utf-8"))
-        except UnicodeDecodeError as err:
-            raise ValueError(f"{name}:{n}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    return lines
+    try:
+        return split_lines(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as err:
+        line = len(split_lines(data[:err.start].decode("utf-8", errors="replace") + "x"))
+        raise ValueError(f"{name}:{line}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+
+
+_UNESCAPED_BREAKS = {"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"}  # json.dumps leaves them
 
 
 def write_results(out, fmt: str, line_no: int, text: str, sentences: list[TaggedSentence], writer=None) -> None:
+    """One input line's results: a JSON line, CSV rows (one per entity) or CoNLL word<TAB>tag lines."""
     if fmt == "jsonl":
         ents = [e.as_dict() for e in entities_of(text, sentences)]
-        out.write(json.dumps({"line": line_no, "text": text, "entities": ents}, ensure_ascii=False) + "\n")
+        record = json.dumps({"line": line_no, "text": text, "entities": ents}, ensure_ascii=False)
+        out.write(regex.sub("[\u2028\u2029\x85]", lambda m: _UNESCAPED_BREAKS[m.group()], record) + "\n")
     elif fmt == "csv":
         for e in entities_of(text, sentences):
             writer.writerow([line_no, e.text, e.type, e.score, e.start, e.end])
     else:  # conll: word<TAB>tag, blank line after each sentence
         for sent in sentences:
             out.write("".join(f"{w.text}\t{t}\n" for w, t in zip(sent.words, sent.tags)) + "\n")
+
+
+def tagged_lines(tagger: Tagger, lines: list[str], batch_size: int = 32, progress=None):
+    """(line number, text, sentences) of every line, `batch_size` lines at a time; `progress` wraps
+    the batches' start indices (tqdm, gr.Progress().tqdm)."""
+    starts = range(0, len(lines), batch_size)
+    for i in (progress(starts) if progress else starts):
+        chunk = lines[i:i + batch_size]
+        for j, (text, sents) in enumerate(zip(chunk, tagger.tag_words(chunk))):
+            yield i + j + 1, text, sents
 
 
 def tag_file(tagger: Tagger, lines: list[str], out, fmt: str = "jsonl", batch_size: int = 32,
@@ -300,12 +324,10 @@ def tag_file(tagger: Tagger, lines: list[str], out, fmt: str = "jsonl", batch_si
         writer.writerow(CSV_COLUMNS)
     count = 0
     with tqdm(total=len(lines), desc="tagging", unit="line", disable=not progress) as bar:
-        for i in range(0, len(lines), batch_size):
-            chunk = lines[i:i + batch_size]
-            for j, (text, sents) in enumerate(zip(chunk, tagger.tag_words(chunk))):
-                write_results(out, fmt, i + j + 1, text, sents, writer)
-                count += sum(len(entity_spans(s.tags)) for s in sents)
-            bar.update(len(chunk))
+        for line_no, text, sents in tagged_lines(tagger, lines, batch_size):
+            write_results(out, fmt, line_no, text, sents, writer)
+            count += sum(len(entity_spans(s.tags)) for s in sents)
+            bar.update(1)
     return count
 
 

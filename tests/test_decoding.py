@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 import pytest
 
-from hubkit.decoding import decode, is_valid_bio as _valid, viterbi_bio
+from hubkit.decoding import decode, is_valid_bio as _valid, repair_bio, viterbi_bio
 from hubkit.labels import LABEL2ID, LABELS
 
 
@@ -40,3 +40,16 @@ def test_viterbi_is_the_best_valid_path(seed):
 
 def test_empty_sentence():
     assert decode(np.zeros((0, len(LABELS)))) == []
+
+
+def test_repair_bio_reads_tags_as_the_entities_do():
+    from hubkit.labels import entity_spans
+
+    tags = ["O", "I-PER", "I-PER", "I-LOC", "B-ORG", "I-ORG", "O", "I-ORG"]
+    fixed = repair_bio(tags)
+    assert fixed == ["O", "B-PER", "I-PER", "B-LOC", "B-ORG", "I-ORG", "O", "B-ORG"]
+    assert _valid(fixed) and entity_spans(fixed) == entity_spans(tags)
+    for seed in range(20):  # random sequences: always valid, never a different entity
+        rng = np.random.default_rng(seed)
+        tags = [LABELS[i] for i in rng.integers(0, len(LABELS), 12)]
+        assert _valid(repair_bio(tags)) and entity_spans(repair_bio(tags)) == entity_spans(tags)

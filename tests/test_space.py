@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.test_tagger import EXAMPLES, build_test_model
+from tests.test_tagger import EXAMPLES, HOSTILE_LINES, build_test_model
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
@@ -157,6 +157,22 @@ def test_file_upload_returns_a_csv_of_entities(client, tmp_path):
     no_col.write_text("id,sentence\n1,لاہور\n", encoding="utf-8")
     with pytest.raises(AppError, match="no 'text' column"):
         client.predict(handle_file(str(no_col)), api_name="/tag_file")
+
+
+def test_an_upload_gives_the_csv_that_hubkit_tag_writes(client, space, tmp_path, real_data_dir, request):
+    """Line and paragraph separators, NUL and other controls: the Space splits the file into the lines
+    `hubkit tag` reads and writes the same rows, byte for byte."""
+    model = build_test_model(real_data_dir, Path(request.config.cache.mkdir("hubkit-tagger")))
+    upload = tmp_path / "hostile.txt"
+    upload.write_text("\n".join(HOSTILE_LINES) + "\n", encoding="utf-8")
+    path, status = client.predict(handle_file(str(upload)), api_name="/tag_file")
+    cli = tmp_path / "cli.csv"
+    proc = subprocess.run([sys.executable, "-m", "hubkit.cli", "tag", str(upload), "--model", str(model), "--format",
+                           "csv", "-o", str(cli), "--quiet"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert Path(path).read_bytes() == cli.read_bytes()
+    lines = len(upload.read_text(encoding="utf-8").splitlines())
+    assert f"in {lines} texts" in status and lines > len(HOSTILE_LINES)
 
 
 def test_text_in_none_of_the_four_languages_is_said_so(client):

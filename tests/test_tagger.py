@@ -17,8 +17,11 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import regex
 
+from hubkit.labels import entity_spans
 from hubkit.langid import detect, detect_language, held_out_accuracy
 from hubkit.tagger import (SENTENCE_END, Tagger, add_cli, default_model, plan_windows, read_lines, split_sentences,
                            split_words)
@@ -195,35 +198,93 @@ def test_each_word_takes_the_window_where_it_is_most_central(real_data_dir):
     from hubkit.models import resolve_model
 
     folder = resolve_model("tiny")  # random weights, attention on: predictions depend on context
-    # per-word argmax: the sentence-level BIO decoding would mix in the neighbours' windows
-    small = Tagger.from_pretrained(folder, max_length=14, overlap=0.5, bio_decoding=False)
-    full = Tagger.from_pretrained(folder, bio_decoding=False)
+    small = Tagger.from_pretrained(folder, max_length=14, overlap=0.5)
+    full = Tagger.from_pretrained(folder)
     text = _long_text(real_data_dir, 4, "urdu/mk-pucit-partial/test_1k.arrow")
     words = split_sentences(text)[0]
     counts = [max(1, len(p)) for p in small.tokenizer([w.text for w in words], add_special_tokens=False)["input_ids"]]
     windows = plan_windows(counts, small.budget, small.overlap)
-    expected = [None] * len(words)
+    expected = []
     for wi in range(len(words)):
         a, b = max((w for w in windows if w[0] <= wi < w[1]), key=lambda w: min(wi - w[0], w[1] - 1 - wi))
-        alone = full.tag_words([" ".join(w.text for w in words[a:b])])[0][0]
-        expected[wi] = (alone.tags[wi - a], alone.probs[wi - a])
-    got = small.tag_words([text])[0][0]
-    assert got.tags == [t for t, _ in expected]
-    assert got.probs == pytest.approx([p for _, p in expected], abs=1e-4)
+        expected.append(full.sentence_probs([words[a:b]])[0][wi - a])  # that window on its own
+    got = small.sentence_probs([words])[0]
+    assert got == pytest.approx(np.array(expected), abs=1e-5)
 
 
 def test_bio_decoding_gives_valid_tags_where_argmax_does_not(real_data_dir):
-    """An untrained model's argmax breaks BIO; the default decoding never does, on the same text."""
+    """An untrained model's argmax breaks BIO; the default decoding never does, on the same text. With
+    argmax the tags shown are repaired as the entities read them (I-X after O starts an X)."""
     from hubkit.decoding import is_valid_bio as _valid_bio
     from hubkit.models import resolve_model
 
     folder = resolve_model("tiny")
     text = _long_text(real_data_dir, 4, "urdu/mk-pucit-partial/test_1k.arrow")
-    argmax = Tagger.from_pretrained(folder, bio_decoding=False).tag_words([text])[0]
+    shown = Tagger.from_pretrained(folder, bio_decoding=False).tag_words([text])[0]
     viterbi = Tagger.from_pretrained(folder).tag_words([text])[0]
-    assert not all(_valid_bio(s.tags) for s in argmax)
-    assert all(_valid_bio(s.tags) for s in viterbi)
-    assert [len(s.tags) for s in viterbi] == [len(s.tags) for s in argmax]
+    assert all(_valid_bio(s.tags) for s in shown) and all(_valid_bio(s.tags) for s in viterbi)
+    assert [s.tags for s in shown] != [s.tags for s in viterbi]
+    assert [len(s.tags) for s in viterbi] == [len(s.tags) for s in shown]
+
+
+HOSTILE_LINES = [
+    "عمران خان\u2028لاہور میں",  # line separator: a line boundary, as str.splitlines() has it
+    "پاکستان\x00 کراچی\x85اسلام آباد",  # NUL, NEL
+    "\x1cکراچی\u2029پشاور\x0bکوئٹہ\x0cملتان",
+    "لاہور🙂 میں\x07 ❤️ بارش👍🏽",
+    "نواز شریف\t\x1b[31mلاہور\x7f",
+]
+
+
+def test_emoji_symbols_and_control_characters_split_words_as_punctuation_does():
+    text = "لاہور🙂 میں❤️ ابن-علی_خان $100 👍🏽 عمران\x00خان\x07نے ٪۵۰"
+    words = split_words(text)
+    assert [w.text for w in words] == ["لاہور", "🙂", "میں", "❤️", "ابن-علی_خان", "$", "100", "👍", "🏽",
+                                       "عمران", "خان", "نے", "٪", "۵۰"]
+    assert all(text[w.start:w.end] == w.text for w in words)
+
+
+def test_sentences_end_at_every_line_boundary():
+    for sep in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029":
+        assert [[w.text for w in s] for s in split_sentences(f"عمران خان{sep}لاہور")] == [["عمران", "خان"], ["لاہور"]]
+
+
+def test_every_output_format_is_one_record_per_line_for_any_input(tmp_path, test_model_dir):
+    src = tmp_path / "hostile.txt"
+    src.write_text("\n".join(HOSTILE_LINES) + "\n", encoding="utf-8")
+    n_lines = len(src.read_text(encoding="utf-8").splitlines())
+    assert read_lines(str(src)) == src.read_text(encoding="utf-8").splitlines()
+    out = {}
+    for fmt in ("jsonl", "csv", "conll"):
+        dest = tmp_path / f"out.{fmt}"
+        assert _run_cli(["tag", str(src), "--model", str(test_model_dir), "--format", fmt, "-o", str(dest),
+                         "--quiet"]) == 0
+        out[fmt] = dest.read_text(encoding="utf-8")
+    records = [json.loads(l) for l in out["jsonl"].splitlines()]
+    assert [r["line"] for r in records] == list(range(1, n_lines + 1))
+    rows = list(csv.reader(io.StringIO(out["csv"], newline="")))
+    assert len(out["csv"].splitlines()) == len(rows) == 1 + sum(len(r["entities"]) for r in records)
+    for line in out["conll"].splitlines():
+        assert line == "" or (line.count("\t") == 1 and not regex.search(r"[\s\p{Cc}]", line.split("\t")[0]))
+
+
+def test_conll_shows_the_tags_that_jsonl_and_csv_read(tmp_path, real_data_dir):
+    """With --no-bio-decoding too: CoNLL never prints an I- after O that the entities read as B-."""
+    from hubkit.decoding import is_valid_bio
+    from hubkit.models import resolve_model
+
+    src = tmp_path / "in.txt"
+    src.write_text(_long_text(real_data_dir, 4, "urdu/mk-pucit-partial/test_1k.arrow") + "\n", encoding="utf-8")
+    out = {}
+    for fmt in ("jsonl", "conll"):
+        dest = tmp_path / f"out.{fmt}"
+        assert _run_cli(["tag", str(src), "--model", resolve_model("tiny"), "--no-bio-decoding", "--format", fmt,
+                         "-o", str(dest), "--quiet"]) == 0
+        out[fmt] = dest.read_text(encoding="utf-8")
+    sentences = [[l.split("\t")[1] for l in block.splitlines()] for block in out["conll"].split("\n\n") if block]
+    assert sentences and all(is_valid_bio(tags) for tags in sentences)
+    spans = sum(len(entity_spans(tags)) for tags in sentences)
+    assert spans == len(json.loads(out["jsonl"])["entities"]) > 0
 
 
 # ----------------------------------------------------------------------------- hubkit tag

@@ -17,6 +17,7 @@ Configuration (environment):
 from __future__ import annotations
 
 import csv
+import io
 import os
 import sys
 import tempfile
@@ -33,8 +34,9 @@ except ImportError:  # running from a checkout without installing it
 import gradio as gr
 import yaml
 
+from hubkit.labels import entity_spans
 from hubkit.langid import LANGUAGES, detect
-from hubkit.tagger import CSV_COLUMNS, Tagger, default_model
+from hubkit.tagger import CSV_COLUMNS, Tagger, default_model, split_lines, tagged_lines, write_results
 
 MAX_CHARS = int(os.environ.get("PAKNER_MAX_CHARS", "5000"))
 MAX_LINES = int(os.environ.get("PAKNER_MAX_LINES", "1000"))
@@ -157,12 +159,12 @@ def read_upload(path: str) -> list[str]:
     except UnicodeDecodeError as err:
         raise gr.Error(f"{name}: not UTF-8 text ({err.reason} at byte {err.start}).")
     if name.lower().endswith(".csv"):
-        reader = csv.DictReader(raw.splitlines())
+        reader = csv.DictReader(io.StringIO(raw, newline=""))  # a quoted cell may hold line breaks
         if "text" not in (reader.fieldnames or []):
             raise gr.Error(f"{name}: no 'text' column (columns: {', '.join(reader.fieldnames or []) or 'none'}).")
         texts = [row["text"] or "" for row in reader]
     else:
-        texts = raw.splitlines()
+        texts = split_lines(raw)  # as `hubkit tag` reads a file
     if not any(t.strip() for t in texts):
         raise gr.Error(f"{name}: the file has no text.")
     if len(texts) > MAX_LINES:
@@ -187,11 +189,9 @@ def tag_file(file, model: str | None = None, progress=gr.Progress()):
     with out:
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        for i in progress.tqdm(range(0, len(texts), 32), desc="tagging"):
-            for j, ents in enumerate(tagger.tag_batch(texts[i:i + 32])):
-                for e in ents:
-                    writer.writerow([i + j + 1, e.text, e.type, e.score, e.start, e.end])
-                    n += 1
+        for line_no, text, sentences in tagged_lines(tagger, texts, 32, lambda s: progress.tqdm(s, desc="tagging")):
+            write_results(out, "csv", line_no, text, sentences, writer)  # the rows `hubkit tag --format csv` writes
+            n += sum(len(entity_spans(s.tags)) for s in sentences)
     return out.name, f"**{n}** entities in {len(texts)} texts · model: `{model}`"
 
 
