@@ -24,14 +24,17 @@ ALL_CORPORA = list(corpora.PRIMARY.values()) + EXTRA_CONFIGS
 
 
 def build_configs(data_dir: Path | None, strict: bool = True, corpus_names: list[str] | None = None,
-                  progress: bool = True) -> tuple[dict[str, dict], dict[str, corpora.CorpusSplits]]:
-    """Read the corpora -> ({config: {split: Dataset}}, {corpus: CorpusSplits})."""
+                  progress: bool = True, allow_modified: bool = False, own: list[corpora.Corpus] = ()
+                  ) -> tuple[dict[str, dict], dict[str, corpora.CorpusSplits]]:
+    """Read the corpora -> ({config: {split: Dataset}}, {corpus: CorpusSplits}). `own`: corpora of
+    one's own (hubkit.corpus_file), each its own config; `corpus_names` may name them too."""
     import datasets
 
-    names = corpus_names or ALL_CORPORA
+    own_by_name = {c.name: c for c in own}
+    names = corpus_names or ALL_CORPORA + list(own_by_name)
     loaded: dict[str, corpora.CorpusSplits] = {}
     for name in tqdm(names, desc="reading corpora", unit="corpus", disable=not progress):
-        loaded[name] = corpora.load_corpus(name, data_dir, strict=strict)
+        loaded[name] = corpora.load_corpus(own_by_name.get(name, name), data_dir, strict, allow_modified)
     configs: dict[str, dict] = {}
     for lang, name in corpora.PRIMARY.items():
         if name in loaded:
@@ -40,21 +43,28 @@ def build_configs(data_dir: Path | None, strict: bool = True, corpus_names: list
     if all(lang in configs for lang in corpora.PRIMARY):
         configs["all"] = {split: datasets.concatenate_datasets([configs[lang][split] for lang in corpora.PRIMARY])
                           for split in corpora.SPLITS}
-    for name in EXTRA_CONFIGS:
+    for name in EXTRA_CONFIGS + list(own_by_name):
         if name in loaded:
             c = loaded[name]
             configs[name] = {s: corpora.to_dataset(v, c.corpus.lang, name) for s, v in c.splits.items()}
     return configs, loaded
 
 
+def _file_line(split: str, f: corpora.UpstreamFile, modified_sha: str | None) -> str:
+    if not f.repo:
+        return f"  - `{split}`: the builder's own file `{f.path}`, sha256 `{f.sha256}`"
+    line = (f"  - `{split}`: [{f.repo}@{f.commit[:7]}](https://github.com/{f.repo}/blob/{f.commit}/{f.path}) "
+            f"`{f.path}`{f' (member `{f.member}`)' if f.member else ''}, sha256 `{f.sha256}`")
+    if modified_sha:
+        line += f"\n    - **modified locally** (`--allow-modified`): built from a copy with sha256 `{modified_sha}`"
+    return line
+
+
 def card_body(configs: dict[str, dict], loaded: dict[str, corpora.CorpusSplits], org: str) -> str:
     sources = []
     for name, c in loaded.items():
         corpus = c.corpus
-        files = "\n".join(
-            f"  - `{split}`: [{f.repo}@{f.commit[:7]}](https://github.com/{f.repo}/blob/{f.commit}/{f.path}) "
-            f"`{f.path}`{f' (member `{f.member}`)' if f.member else ''}, sha256 `{f.sha256}`"
-            for split, f in corpus.files.items())
+        files = "\n".join(_file_line(split, f, c.modified.get(split)) for split, f in corpus.files.items())
         carved = ", ".join(f"{new} = {frac:.0%} of upstream `{src}`" for new, (src, frac) in corpus.carve.items())
         report = c.report.as_dict()
         sources.append(
@@ -86,7 +96,7 @@ ds = load_dataset("{org}/pakner", "{example}")
   annotation guidelines and tokenisation than the language configs; not mixed into them).
 
 Columns: `id` (stable: `corpus/upstream-split/row` or `corpus/upstream-split/L<line>`), `tokens`,
-`ner_tags`, `lang` (ur, pnb, sd, ps), `source` (the corpus).
+`ner_tags`, `lang` (urdu, shahmukhi, sindhi, pashto), `source` (the corpus).
 
 ## Statistics (entities counted by their B- tags)
 {dataset_repo.stats_table(configs)}
@@ -111,9 +121,10 @@ Columns: `id` (stable: `corpus/upstream-split/row` or `corpus/upstream-split/L<l
 
 
 def build_pakner(data_dir: Path | None, out: Path, org: str = "ORG", strict: bool = True,
-                 corpus_names: list[str] | None = None, progress: bool = True) -> dict:
+                 corpus_names: list[str] | None = None, progress: bool = True, allow_modified: bool = False,
+                 own: list[corpora.Corpus] = ()) -> dict:
     """Write the `ORG/pakner` repo folder; return a summary (counts and repairs per corpus)."""
-    configs, loaded = build_configs(data_dir, strict, corpus_names, progress)
+    configs, loaded = build_configs(data_dir, strict, corpus_names, progress, allow_modified, own)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for name, splits in tqdm(configs.items(), desc="writing parquet", unit="config", disable=not progress):
@@ -140,10 +151,12 @@ def build_pakner(data_dir: Path | None, out: Path, org: str = "ORG", strict: boo
         "configs": {name: {s: len(ds) for s, ds in splits.items()} for name, splits in configs.items()},
         "repairs": {name: c.report.as_dict() for name, c in loaded.items()},
         "skipped": report.skipped,
+        "modified": {name: c.modified for name, c in loaded.items() if c.modified},
     }
 
 
-def print_summary(summary: dict, out: Path, seconds: float, file=sys.stdout) -> None:
+def print_summary(summary: dict, out: Path, seconds: float, file=None) -> None:
+    file = file or sys.stdout  # looked up now: a default bound at import misses a redirected stdout
     print(f"wrote {out} in {seconds:.1f}s", file=file)
     for name, splits in summary["configs"].items():
         print(f"  {name:16s} " + "  ".join(f"{s}={n:,}" for s, n in splits.items()), file=file)
@@ -153,6 +166,8 @@ def print_summary(summary: dict, out: Path, seconds: float, file=sys.stdout) -> 
             print(f"  {name}: {json.dumps(changes, ensure_ascii=False)}", file=file)
     for line in summary["skipped"]:
         print(f"  skipped: {line}", file=file)
+    for name, files in summary.get("modified", {}).items():
+        print(f"  {name}: built from modified local copies of {', '.join(files)} (recorded in the card)", file=file)
 
 
 def add_cli(subparsers) -> None:
@@ -167,14 +182,29 @@ def add_cli(subparsers) -> None:
                         "without either, the files are downloaded and checked against their sha256)")
     p.add_argument("--out", type=Path, required=True, help="output folder (the dataset repo)")
     p.add_argument("--org", default="ORG", help="Hub organisation named in the card's usage snippet")
-    p.add_argument("--corpora", nargs="+", choices=ALL_CORPORA, help="build only these corpora")
+    p.add_argument("--corpora", nargs="+", metavar="NAME",
+                   help=f"build only these corpora: {', '.join(ALL_CORPORA)}, or names from --corpus-file")
+    p.add_argument("--corpus-file", action="append", type=Path, default=[], metavar="YAML",
+                   help="add a corpus of your own: a YAML file naming its files, format, language and license "
+                        "(see hubkit/corpus_file.py); it becomes a config of its own. Repeatable")
+    p.add_argument("--allow-modified", action="store_true",
+                   help="build from local copies whose sha256 differs from the pinned upstream (corrected "
+                        "files); the card records each changed file and its sha256")
     p.add_argument("--lenient", action="store_true",
                    help="skip malformed sentences (each counted and listed) instead of stopping at the first")
     p.set_defaults(func=_run_cli)
 
 
 def _run_cli(args) -> int:
+    from hubkit.corpus_file import load_corpus_spec
+
     start = time.perf_counter()
-    summary = build_pakner(args.data_dir, args.out, args.org, strict=not args.lenient, corpus_names=args.corpora)
+    own = [load_corpus_spec(spec) for spec in args.corpus_file]
+    known = ALL_CORPORA + [c.name for c in own]
+    unknown = [n for n in args.corpora or [] if n not in known]
+    if unknown:
+        raise ValueError(f"--corpora: unknown corpus {', '.join(unknown)} (known: {', '.join(known)})")
+    summary = build_pakner(args.data_dir, args.out, args.org, strict=not args.lenient, corpus_names=args.corpora,
+                           allow_modified=args.allow_modified, own=own)
     print_summary(summary, args.out, time.perf_counter() - start)
     return 0

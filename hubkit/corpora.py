@@ -211,7 +211,9 @@ def locate(upstream: UpstreamFile, data_dir: Path | None, cache_dir: Path | None
     Both are checked against the pinned sha256 (a local copy that differs is an error, not a
     silent substitute).
     """
-    if data_dir is not None:
+    if not upstream.repo:  # a corpus of one's own (hubkit.corpus_file): the file itself, its sum just taken
+        path = Path(upstream.local)
+    elif data_dir is not None:
         path = Path(data_dir) / upstream.local
         if not path.is_file():
             raise DataError(f"{path}: not found (expected the upstream file {upstream.repo}@{upstream.commit[:7]}:{upstream.path})")
@@ -224,7 +226,8 @@ def locate(upstream: UpstreamFile, data_dir: Path | None, cache_dir: Path | None
         actual = sha256_file(path)
         if actual != upstream.sha256:
             raise DataError(f"{path}: sha256 {actual} differs from the pinned upstream {upstream.sha256} "
-                            f"({upstream.repo}@{upstream.commit[:7]}:{upstream.path})")
+                            f"({upstream.repo}@{upstream.commit[:7]}:{upstream.path}); to build from a corrected "
+                            "copy, pass --allow-modified (the dataset card then records the change)")
     return path
 
 
@@ -248,6 +251,9 @@ def _download(upstream: UpstreamFile, dest: Path) -> None:
     tmp.replace(dest)
 
 
+FORMATS = ("arrow", "conll3", "conll2", "columns2", "inline")
+
+
 def read_corpus_file(corpus: Corpus, path: Path, report: ReadReport, strict: bool = True) -> list[Sentence]:
     if corpus.format == "arrow":
         return list(read_arrow(path, report, strict))
@@ -255,6 +261,8 @@ def read_corpus_file(corpus: Corpus, path: Path, report: ReadReport, strict: boo
         return list(read_columns(path, 3, report, strict))
     if corpus.format == "columns2":
         return list(read_columns(path, 2, report, strict, scheme="io"))
+    if corpus.format == "conll2":
+        return list(read_columns(path, 2, report, strict))
     if corpus.format == "inline":
         return list(read_inline_markup(path, report, strict))
     raise ValueError(f"unknown format {corpus.format!r} for corpus {corpus.name}")
@@ -265,6 +273,7 @@ class CorpusSplits:
     corpus: Corpus
     splits: dict[str, list[Sentence]]
     report: ReadReport
+    modified: dict[str, str] = field(default_factory=dict)  # upstream split -> sha256 of a changed local copy
 
 
 def carve(sentences: list[Sentence], parts: dict[str, float], seed: int = CARVE_SEED) -> dict[str, list[Sentence]]:
@@ -281,13 +290,20 @@ def carve(sentences: list[Sentence], parts: dict[str, float], seed: int = CARVE_
     return out
 
 
-def load_corpus(name: str, data_dir: Path | None = None, strict: bool = True) -> CorpusSplits:
-    """Read every file of a corpus and return its published splits."""
-    corpus = REGISTRY[name]
+def load_corpus(name: str | Corpus, data_dir: Path | None = None, strict: bool = True,
+                allow_modified: bool = False) -> CorpusSplits:
+    """Read every file of a corpus (a registered name, or a Corpus of one's own) and return its
+    published splits. `allow_modified`: a local copy whose sha256 differs from the pinned one is
+    read, and its sum recorded in `modified`, instead of stopping the build."""
+    corpus = REGISTRY[name] if isinstance(name, str) else name
+    name = corpus.name
     report = ReadReport()
     upstream: dict[str, list[Sentence]] = {}
+    modified: dict[str, str] = {}
     for split, ufile in corpus.files.items():
-        path = locate(ufile, data_dir)
+        path = locate(ufile, data_dir, verify=not allow_modified)
+        if allow_modified and (actual := sha256_file(path)) != ufile.sha256:
+            modified[split] = actual
         sentences = read_corpus_file(corpus, path, report, strict)
         prefix = f"{corpus.name}/{split}/"
         for s in sentences:
@@ -306,7 +322,7 @@ def load_corpus(name: str, data_dir: Path | None = None, strict: bool = True) ->
             raise DataError(f"corpus {name}: no {split} split and nothing to carve it from")
     ordered = {s: splits[s] for s in SPLITS}
     ordered.update({s: v for s, v in splits.items() if s not in SPLITS})
-    return CorpusSplits(corpus, ordered, report)
+    return CorpusSplits(corpus, ordered, report, modified)
 
 
 def features():

@@ -166,6 +166,91 @@ def test_modified_local_copy_is_refused(real_data_dir, tmp_path):
         corpora.load_corpus("pashto-wikiann", tmp_path)
 
 
+def test_a_corrected_copy_builds_with_allow_modified_and_the_card_says_so(real_data_dir, tmp_path, capsys):
+    copy = tmp_path / "data" / "pashto" / "wikiann"
+    copy.mkdir(parents=True)
+    for split in ("train", "validation", "test", "test_reviewed"):
+        copy.joinpath(f"{split}.arrow").write_bytes((real_data_dir / f"pashto/wikiann/{split}.arrow").read_bytes())
+    tokens, tags = _arrow_rows(copy / "train.arrow")
+    tokens[0][0] = tokens[0][0] + "x"
+    table = pa.table({"tokens": tokens, "ner_tags": tags})
+    with pa.ipc.new_stream(copy / "train.arrow", table.schema) as writer:
+        writer.write_table(table)
+    argv = ["build", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "o"), "--corpora", "pashto-wikiann"]
+    assert main(argv) == 1 and "--allow-modified" in capsys.readouterr().err
+    assert main([*argv, "--allow-modified"]) == 0
+    assert "modified local copies of train" in capsys.readouterr().out
+    card = (tmp_path / "o" / "README.md").read_text(encoding="utf-8")
+    assert f"**modified locally** (`--allow-modified`): built from a copy with sha256 `{corpora.sha256_file(copy / 'train.arrow')}`" in card
+    assert card.count("modified locally") == 1  # the untouched files are not marked
+    assert datasets.load_dataset(str(tmp_path / "o"), "pashto", split="train")[0]["tokens"][0] == tokens[0][0]
+
+
+OWN_SENTENCES = [[("عمران", "B-PER"), ("خان", "I-PER"), ("لاہور", "B-LOC"), ("گئے", "O")],
+                 [("پاکستان", "B-LOC"), ("کرکٹ", "B-ORG"), ("بورڈ", "I-ORG"), ("نے", "O"), ("کہا", "O")],
+                 [("کراچی", "B-LOC"), ("بڑا", "O"), ("شہر", "O"), ("ہے", "O")]]
+
+
+def _write_own_corpus(folder: Path, n: int = 10, bad_line: int | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(n):
+        lines += [f"{w}\t{t}" for w, t in OWN_SENTENCES[i % len(OWN_SENTENCES)]] + [""]
+    if bad_line:
+        lines[bad_line - 1] = lines[bad_line - 1].split("\t")[0] + "\tB-DATE-X"
+    (folder / "train.txt").write_text("\n".join(lines), encoding="utf-8")
+    (folder / "test.txt").write_text("\n".join(lines[:10]), encoding="utf-8")
+    spec = folder / "corpus.yaml"
+    spec.write_text("name: urdu-mine\nlang: urdu\nformat: conll2\nlicense: cc-by-4.0\ntitle: Mine\n"
+                    "files:\n  train: train.txt\n  test: test.txt\n"
+                    "carve:\n  train: [train, 0.8]\n  validation: [train, 0.2]\n", encoding="utf-8")
+    return spec
+
+
+def test_a_corpus_of_ones_own_builds_a_config_of_its_own(tmp_path, capsys):
+    spec = _write_own_corpus(tmp_path / "mine")
+    out = tmp_path / "o"
+    assert main(["build", "--corpus-file", str(spec), "--corpora", "urdu-mine", "--out", str(out)]) == 0
+    dd = datasets.load_dataset(str(out), "urdu-mine")
+    assert {s: len(dd[s]) for s in ("train", "validation", "test")} == {"train": 8, "validation": 2, "test": 2}
+    first = dd["test"][0]
+    assert first["tokens"] == ["عمران", "خان", "لاہور", "گئے"] and first["lang"] == "urdu"
+    assert [LABELS[t] for t in first["ner_tags"]] == ["B-PER", "I-PER", "B-LOC", "O"]
+    card = (out / "README.md").read_text(encoding="utf-8")
+    assert "the builder's own file `train.txt`" in card and "cc-by-4.0" in card and str(tmp_path) not in card
+
+
+def test_an_own_corpus_file_error_names_file_and_line_and_lenient_skips_it(tmp_path, capsys):
+    spec = _write_own_corpus(tmp_path / "mine", bad_line=7)
+    argv = ["build", "--corpus-file", str(spec), "--corpora", "urdu-mine", "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"train\.txt:7: .*B-DATE-X", err) and "Traceback" not in err
+    assert main([*argv, "--lenient"]) == 0
+    assert "skipped" in capsys.readouterr().out
+    assert len(datasets.load_dataset(str(tmp_path / "o"), "urdu-mine", split="train")) + \
+        len(datasets.load_dataset(str(tmp_path / "o"), "urdu-mine", split="validation")) == 9
+
+
+@pytest.mark.parametrize("edit, message", [
+    (("license: cc-by-4.0\n", ""), r"missing key\(s\) license"),
+    (("title: Mine\n", "titel: Mine\n"), r"unknown key\(s\) titel"),
+    (("lang: urdu", "lang: english"), "lang 'english' is not one of"),
+    (("format: conll2", "format: xml"), "format 'xml' is not one of"),
+    (("test: test.txt", "test: nowhere.txt"), "test: .*nowhere.txt is not a file"),
+    (("[train, 0.2]", "[train, 0.3]"), "must add up to 1"),
+    (("name: urdu-mine", "name: urdu"), "not a built-in"),
+    (("files:", "files: [\n"), r"corpus\.yaml:\d+: not valid YAML"),
+])
+def test_a_bad_corpus_file_is_one_clear_line_naming_it(tmp_path, capsys, edit, message):
+    spec = _write_own_corpus(tmp_path / "mine")
+    spec.write_text(spec.read_text(encoding="utf-8").replace(*edit), encoding="utf-8")
+    assert main(["build", "--corpus-file", str(spec), "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "corpus.yaml" in err and re.search(message, err), err
+    assert not (tmp_path / "o").exists()  # refused before anything is read or written
+
+
 def test_cli_reports_bad_file_with_line(tmp_path, capsys):
     data = tmp_path / "data"
     (data / "urdu" / "jahangir").mkdir(parents=True)
