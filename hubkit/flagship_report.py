@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import statistics
 import sys
 from pathlib import Path
@@ -26,6 +27,9 @@ TARGETS = {"urdu": 94.0, "shahmukhi": 76.0, "sindhi": 80.0, "pashto": 62.0}
 PAPER = {"shahmukhi": 88.06, "pashto": 88.29}  # Ehsan & Solorio (2025), best settings, GPU models
 BASELINES = {"shahmukhi": "75.55 (BiLSTM-ELMo, 2021, same test)"}
 RELEASE = "pakner-e5-small"
+SEARCH = f"{RELEASE}-search-"  # candidate recipes: <models>/pakner-e5-small-search-<name>-seed<N>
+RECIPE_KEYS = ("base_model", "policy", "sampling_temperature", "keep_sentences_without_entities", "learning_rate",
+               "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "freeze_word_embeddings")
 
 
 def seed_folders(models: Path) -> list[Path]:
@@ -66,6 +70,43 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
     return out
 
 
+def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
+    """Each candidate recipe's validation F1 per language, with what it changed from the released
+    recipe's run of the same seed. Only validation: the candidates' test scores are not read."""
+    released = {s["seed"]: s for s in seeds}
+    rows = []
+    for folder in sorted(models.glob(f"{SEARCH}*")):
+        if not (folder / "results.json").is_file():
+            continue
+        results = json.loads((folder / "results.json").read_text())
+        setup, ref = results["setup"], released.get(results["setup"]["seed"])
+        rows.append({"name": re.sub(r"-seed\d+$", "", folder.name.removeprefix(SEARCH)), "seed": setup["seed"],
+                     "changed": {k: setup.get(k) for k in RECIPE_KEYS
+                                 if ref is None or setup.get(k) != ref["setup"].get(k)},
+                     "validation_f1": {lang: _f1(results["validation"], lang) for lang in LANGS},
+                     "curve": [100 * h["validation_f1"] for h in results["history"]],
+                     "words_per_second": setup.get("train_words_per_second", 0.0),
+                     "train_sentences": setup["train_sentences"]})
+    return rows
+
+
+def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["## Recipe search (validation F1 only; the candidates' test scores are not looked at)", "",
+             "| recipe | seed | changed from configs/flagship.yaml | " + " | ".join(LANGS) + " | mean of 4 | "
+             "overall by epoch |", "|---|---|---|" + "---|" * (len(LANGS) + 2)]
+    candidates = [{"name": "released", "seed": s["seed"], "changed": {}, "validation_f1": s["validation_f1"],
+                   "curve": [100 * h["validation_f1"] for h in s["history"]]} for s in seeds
+                  if s["seed"] in {r["seed"] for r in rows}] + rows
+    for row in candidates:
+        val = row["validation_f1"]
+        changed = ", ".join(f"{k} {v}" for k, v in row["changed"].items()) or "-"
+        lines.append(f"| {row['name']} | {row['seed']} | {changed} | " + " | ".join(f"{val[l]:.2f}" for l in LANGS)
+                     + f" | {statistics.mean(val.values()):.2f} | {', '.join(f'{c:.2f}' for c in row['curve'])} |")
+    return lines + [""]
+
+
 def _mean_std(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.2f} (1 seed)"
@@ -81,7 +122,7 @@ def cpu_line() -> str:
             f"native bf16 {'yes' if cpu_has_native_bf16(flags) else 'no'}")
 
 
-def render_results(seeds: list[dict], cpu: str) -> str:
+def render_results(seeds: list[dict], cpu: str, search: list[dict] = ()) -> str:
     n = len(seeds)
     lines = ["# pakner-e5-small: one multilingual e5-small for four languages", "",
              f"Seeds: {', '.join(str(s['seed']) for s in seeds)} ({n}). Test F1 is entity level (seqeval strict "
@@ -120,7 +161,7 @@ def render_results(seeds: list[dict], cpu: str) -> str:
                      f"mixed precision `{st['mixed_precision']}`, {st.get('cpu_threads') or 'default'} threads, "
                      f"validation F1 by epoch: {curve}; best epoch {st['best_epoch']}")
     lines += [f"- CPU: {cpu}", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + render_search(list(search), seeds))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,10 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     cpu = cpu_line()
     notes = out / "notes.md"  # hand-written reading of the numbers, kept when the table is rewritten
-    text = render_results(seeds, cpu) + ("\n" + notes.read_text(encoding="utf-8") if notes.is_file() else "")
+    search = search_rows(models, seeds)
+    text = render_results(seeds, cpu, search) + ("\n" + notes.read_text(encoding="utf-8") if notes.is_file() else "")
     (out / "RESULTS.md").write_text(text, encoding="utf-8")
     public = [{k: v for k, v in s.items() if k != "setup"} | {"setup": _public_setup(s["setup"])} for s in seeds]
-    (out / "seeds.json").write_text(json.dumps({"cpu": cpu, "seeds": public}, indent=1) + "\n")
+    (out / "seeds.json").write_text(json.dumps({"cpu": cpu, "seeds": public, "search": search}, indent=1) + "\n")
     print(f"wrote {out / 'RESULTS.md'} ({len(seeds)} seed(s))")
     release = models / RELEASE
     if (release / "results.json").is_file():

@@ -1,0 +1,46 @@
+"""results/flagship/RESULTS.md from the seed folders' results.json, and the validation-only recipe search."""
+
+import json
+from pathlib import Path
+
+from hubkit import flagship_report
+from hubkit.flagship_report import LANGS
+
+
+def _scores(f1: dict[str, float]) -> dict:
+    block = lambda v: {"overall": {"precision": v, "recall": v, "f1": v, "n_gold": 10, "n_pred": 10},
+                       "per_type": {t: {"precision": v, "recall": v, "f1": v} for t in ("LOC", "ORG", "PER")}}
+    return {"overall": block(sum(f1.values()) / len(f1))["overall"], "per_language": {l: block(v) for l, v in f1.items()}}
+
+
+def _run_folder(models: Path, name: str, seed: int, val: float, test: float, **setup) -> Path:
+    folder = models / name
+    folder.mkdir(parents=True)
+    base = {"seed": seed, "base_model": "e5-small-pakner-vocab", "policy": None, "sampling_temperature": None,
+            "keep_sentences_without_entities": 0.1, "learning_rate": 1e-4, "num_train_epochs": 3,
+            "per_device_train_batch_size": 16, "warmup_ratio": 0.1, "freeze_word_embeddings": False,
+            "train_sentences": 100, "epochs_run": 2, "optimizer_steps": 20, "train_words_per_second": 100.0,
+            "mixed_precision": "no", "cpu_threads": 2, "best_epoch": 1}
+    results = {"setup": {**base, **setup}, "history": [{"validation_f1": val - 0.1}, {"validation_f1": val}],
+               "validation": _scores({l: val for l in LANGS}), "test": _scores({l: test for l in LANGS})}
+    (folder / "results.json").write_text(json.dumps(results))
+    extra = {"pashto_test_reviewed": _scores({"pashto": test}) | {"overall": _scores({"pashto": test})["per_language"]["pashto"]["overall"]},
+             "test_argmax": _scores({l: test for l in LANGS})}
+    (folder / "extra_results.json").write_text(json.dumps(extra))
+    return folder
+
+
+def test_results_list_the_seeds_and_the_search_by_validation_only(tmp_path):
+    models = tmp_path / "models"
+    _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.6111)
+    _run_folder(models, "pakner-e5-small-seed2", 2, 0.72, 0.6333)
+    _run_folder(models, "pakner-e5-small-search-t2-seed1", 1, 0.75, 0.9876, sampling_temperature=2.0)
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    assert "| urdu | 62.22 ± 1.57 |" in text  # mean ± std of the two seeds' test F1
+    search = text[text.index("## Recipe search"):]
+    assert "| t2 | 1 | sampling_temperature 2.0 | 75.00 | 75.00 | 75.00 | 75.00 | 75.00 |" in search
+    assert "| released | 1 | - | 70.00 |" in search and "| released | 2 |" not in search
+    assert "98.76" not in text  # a candidate's test score is never shown
+    saved = json.loads((tmp_path / "out" / "seeds.json").read_text())
+    assert saved["search"][0]["changed"] == {"sampling_temperature": 2.0} and "test" not in json.dumps(saved["search"])
