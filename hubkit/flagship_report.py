@@ -27,6 +27,7 @@ TARGETS = {"urdu": 94.0, "shahmukhi": 76.0, "sindhi": 80.0, "pashto": 62.0}
 PAPER = {"shahmukhi": 88.06, "pashto": 88.29}  # Ehsan & Solorio (2025), best settings, GPU models
 BASELINES = {"shahmukhi": "75.55 (BiLSTM-ELMo, 2021, same test)"}
 RELEASE = "pakner-e5-small"
+RECIPE_FILE = Path(__file__).resolve().parent.parent / "configs" / "flagship.yaml"
 SEARCH = f"{RELEASE}-search-"  # candidate recipes: <models>/pakner-e5-small-search-<name>-seed<N>
 RECIPE_KEYS = ("base_model", "policy", "sampling_temperature", "keep_sentences_without_entities", "learning_rate",
                "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "freeze_word_embeddings")
@@ -93,7 +94,7 @@ def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
 def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
     if not rows:
         return []
-    lines = ["## Recipe search (validation F1 only; the candidates' test scores are not looked at)", "",
+    lines = ["## Recipe search (validation F1: the recipe is chosen on these columns, never on test)", "",
              "| recipe | seed | changed from configs/flagship.yaml | " + " | ".join(LANGS) + " | mean of 4 | "
              "overall by epoch |", "|---|---|---|" + "---|" * (len(LANGS) + 2)]
     candidates = [{"name": "released", "seed": s["seed"], "changed": {}, "validation_f1": s["validation_f1"],
@@ -194,6 +195,9 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
     """The released folder's README.md: its own scores (model-index, test_reviewed too) and the seeds' mean."""
     from hubkit.model_card import write_model_card
 
+    import yaml
+
+    recipe = yaml.safe_load(RECIPE_FILE.read_text(encoding="utf-8"))
     results = json.loads((folder / "results.json").read_text())
     results["model"] = RELEASE
     results["setup"] = _public_setup(results["setup"])
@@ -208,7 +212,10 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
         "Recipe (`configs/flagship.yaml`, chosen before scoring the test splits): e5-small with its "
         "vocabulary trimmed to the corpora's train and validation text (`hubkit trim-vocab`: 250,002 -> "
         f"{json.loads((folder / 'config.json').read_text())['vocab_size']:,} pieces; word embeddings trained), "
-        "the four languages' full training splits together, sentences without an entity kept at 10%, "
+        "the four languages' full training splits together"
+        + (f", resampled with temperature {recipe['sampling_temperature']:g}" if recipe.get("sampling_temperature") else "")
+        + f", sentences without an entity kept at {recipe.get('keep_sentences_without_entities', 1):.0%}, "
+        f"{recipe.get('num_train_epochs')} epochs at learning rate {recipe.get('learning_rate')}, "
         "BIO-valid (Viterbi) decoding.", "",
         f"Test F1 over {len(seeds)} seed(s) of the same recipe (this folder is seed {results['setup']['seed']}):", "",
         "| language | test F1 | target | paper (GPU models) |", "|---|---|---|---|", *rows, "",

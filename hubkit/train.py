@@ -624,6 +624,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
         "languages": languages,
         "policy": data_args.policy, "train_sentences": len(train_ds), "train_windows": len(train_windows),
         "max_length": data_args.max_length, "sampling_temperature": data_args.sampling_temperature,
+        "keep_sentences_without_entities": data_args.keep_sentences_without_entities,
         "num_train_epochs": num_epochs, "epochs_run": len(state.history), "optimizer_steps": state.completed_steps,
         "per_device_train_batch_size": train_args.per_device_train_batch_size,
         "gradient_accumulation_steps": ga, "num_processes": accelerator.num_processes,
