@@ -152,8 +152,9 @@ def test_card_declares_configs_and_stats(built):
     assert "carved with seed 42" in card and "orphan_i_repaired" in card
 
 
-def test_modified_local_copy_is_refused(real_data_dir, tmp_path):
-    copy = tmp_path / "pashto" / "wikiann"
+def _corrected_pashto_copy(real_data_dir: Path, data_dir: Path) -> Path:
+    """data_dir/pashto/wikiann as upstream, but for one changed token in train.arrow."""
+    copy = data_dir / "pashto" / "wikiann"
     copy.mkdir(parents=True)
     for split in ("train", "validation", "test", "test_reviewed"):
         copy.joinpath(f"{split}.arrow").write_bytes((real_data_dir / f"pashto/wikiann/{split}.arrow").read_bytes())
@@ -162,20 +163,18 @@ def test_modified_local_copy_is_refused(real_data_dir, tmp_path):
     table = pa.table({"tokens": tokens, "ner_tags": tags})
     with pa.ipc.new_stream(copy / "train.arrow", table.schema) as writer:
         writer.write_table(table)
+    return copy
+
+
+def test_modified_local_copy_is_refused(real_data_dir, tmp_path):
+    copy = _corrected_pashto_copy(real_data_dir, tmp_path)
     with pytest.raises(corpora.DataError, match=r"train\.arrow: sha256 .* differs from the pinned upstream"):
         corpora.load_corpus("pashto-wikiann", tmp_path)
 
 
 def test_a_corrected_copy_builds_with_allow_modified_and_the_card_says_so(real_data_dir, tmp_path, capsys):
-    copy = tmp_path / "data" / "pashto" / "wikiann"
-    copy.mkdir(parents=True)
-    for split in ("train", "validation", "test", "test_reviewed"):
-        copy.joinpath(f"{split}.arrow").write_bytes((real_data_dir / f"pashto/wikiann/{split}.arrow").read_bytes())
-    tokens, tags = _arrow_rows(copy / "train.arrow")
-    tokens[0][0] = tokens[0][0] + "x"
-    table = pa.table({"tokens": tokens, "ner_tags": tags})
-    with pa.ipc.new_stream(copy / "train.arrow", table.schema) as writer:
-        writer.write_table(table)
+    copy = _corrected_pashto_copy(real_data_dir, tmp_path / "data")
+    tokens, _ = _arrow_rows(copy / "train.arrow")
     argv = ["build", "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "o"), "--corpora", "pashto-wikiann"]
     assert main(argv) == 1 and "--allow-modified" in capsys.readouterr().err
     assert main([*argv, "--allow-modified"]) == 0

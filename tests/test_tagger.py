@@ -254,12 +254,7 @@ def test_every_output_format_is_one_record_per_line_for_any_input(tmp_path, test
     src.write_text("\n".join(HOSTILE_LINES) + "\n", encoding="utf-8")
     n_lines = len(src.read_text(encoding="utf-8").splitlines())
     assert read_lines(str(src)) == src.read_text(encoding="utf-8").splitlines()
-    out = {}
-    for fmt in ("jsonl", "csv", "conll"):
-        dest = tmp_path / f"out.{fmt}"
-        assert _run_cli(["tag", str(src), "--model", str(test_model_dir), "--format", fmt, "-o", str(dest),
-                         "--quiet"]) == 0
-        out[fmt] = dest.read_text(encoding="utf-8")
+    out = _tag_in_every_format(src, test_model_dir, tmp_path)
     records = [json.loads(l) for l in out["jsonl"].splitlines()]
     assert [r["line"] for r in records] == list(range(1, n_lines + 1))
     rows = list(csv.reader(io.StringIO(out["csv"], newline="")))
@@ -295,16 +290,20 @@ def _run_cli(argv):
     return args.func(args)
 
 
+def _tag_in_every_format(src: Path, model: Path, tmp_path: Path) -> dict[str, str]:
+    out = {}
+    for fmt in ("jsonl", "csv", "conll"):
+        dest = tmp_path / f"out.{fmt}"
+        assert _run_cli(["tag", str(src), "--model", str(model), "--format", fmt, "-o", str(dest), "--quiet"]) == 0
+        out[fmt] = dest.read_text(encoding="utf-8")
+    return out
+
+
 def test_cli_tag_formats(tmp_path, test_model_dir, capsys):
     src = tmp_path / "in.txt"
     lines = [EXAMPLES["urdu"], "", EXAMPLES["sindhi"]]
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    out = {}
-    for fmt in ("jsonl", "csv", "conll"):
-        dest = tmp_path / f"out.{fmt}"
-        assert _run_cli(["tag", str(src), "--model", str(test_model_dir), "--format", fmt, "-o", str(dest),
-                         "--quiet"]) == 0
-        out[fmt] = dest.read_text(encoding="utf-8")
+    out = _tag_in_every_format(src, test_model_dir, tmp_path)
     records = [json.loads(l) for l in out["jsonl"].splitlines()]
     assert [r["line"] for r in records] == [1, 2, 3] and records[1]["entities"] == []
     for r in records:
