@@ -126,7 +126,7 @@ class TrainArguments:
         "max_steps": COUNT,
         "per_device_train_batch_size": COUNT,
         "per_device_eval_batch_size": COUNT,
-        "learning_rate": POSITIVE,
+        "learning_rate": NON_NEGATIVE,  # 0: nothing learnt, as a control
         "warmup_ratio": SHARE,
         "weight_decay": NON_NEGATIVE,
         "gradient_accumulation_steps": COUNT,

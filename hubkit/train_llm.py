@@ -135,7 +135,7 @@ class LlmTrainArguments:
         "per_device_train_batch_size": COUNT,
         "per_device_eval_batch_size": COUNT,
         "gradient_accumulation_steps": COUNT,
-        "learning_rate": POSITIVE,
+        "learning_rate": NON_NEGATIVE,
         "warmup_ratio": SHARE,
         "weight_decay": NON_NEGATIVE,
         "max_grad_norm": POSITIVE,

@@ -72,7 +72,10 @@ def test_server_is_gone_and_a_second_run_reuses_the_cache(demo_run, real_data_di
 
 def test_ctrl_c_leaves_no_server_and_no_child(real_data_dir, demo_run):
     out, _, _ = demo_run
-    proc = _demo(out, real_data_dir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    # A shell's background job (`make test &`) ignores SIGINT and its children inherit that: Ctrl-C as
+    # a terminal delivers it needs the default disposition back.
+    proc = _demo(out, real_data_dir, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 600
     for line in proc.stdout:
         if line.startswith("[3/4]") or time.monotonic() > deadline:

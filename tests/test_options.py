@@ -32,7 +32,7 @@ BAD = [
     (["train", *TRAIN, "--per_device_train_batch_size", "0"], "--per_device_train_batch_size"),
     (["train", *TRAIN, "--num_train_epochs", "0"], "--num_train_epochs"),
     (["train", *TRAIN, "--max_steps", "0"], "--max_steps"),
-    (["train", *TRAIN, "--learning_rate", "0"], "--learning_rate"),
+    (["train", *TRAIN, "--learning_rate", "-1"], "--learning_rate"),
     (["train", *TRAIN, "--warmup_ratio", "2"], "--warmup_ratio"),
     (["train", *TRAIN, "--gradient_accumulation_steps", "0"], "--gradient_accumulation_steps"),
     (["train", *TRAIN, "--max_length", "2"], "--max_length"),
@@ -60,7 +60,7 @@ def test_a_numeric_option_out_of_range_stops_at_parse_time(argv, option, capsys)
 
 
 def test_through_the_command_line_the_message_is_one_line_without_traceback():
-    for argv in (["tag", "--batch-size", "0"], ["train", *TRAIN, "--learning_rate", "0"]):
+    for argv in (["tag", "--batch-size", "0"], ["train", *TRAIN, "--learning_rate", "-1"]):
         proc = subprocess.run([sys.executable, "-m", "hubkit.cli", *argv], capture_output=True, text=True,
                               cwd=REPO_ROOT, timeout=300)
         assert proc.returncode != 0 and "Traceback" not in proc.stderr
