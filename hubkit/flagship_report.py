@@ -85,9 +85,7 @@ def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
                      "changed": {k: setup.get(k) for k in RECIPE_KEYS
                                  if ref is None or setup.get(k) != ref["setup"].get(k)},
                      "validation_f1": {lang: _f1(results["validation"], lang) for lang in LANGS},
-                     "curve": [100 * h["validation_f1"] for h in results["history"]],
-                     "words_per_second": setup.get("train_words_per_second", 0.0),
-                     "train_sentences": setup["train_sentences"]})
+                     "curve": [100 * h["validation_f1"] for h in results["history"]]})
     return rows
 
 

@@ -363,3 +363,13 @@ def test_untrained_builtin_names_are_refused_where_predictions_are_shown(name):
         Tagger.from_pretrained(name)
     with pytest.raises(ModelError, match="untrained tagging head"):
         evaluate_model(name, "unused")
+
+
+def test_a_jsonl_record_stays_one_line_when_the_library_is_given_line_separators():
+    """hubkit tag never passes them (its lines are split there), a library caller may."""
+    from hubkit.tagger import write_results
+
+    out = io.StringIO()
+    write_results(out, "jsonl", 1, "عمران\u2028خان\u2029لاہور\x85", [])
+    assert len(out.getvalue().splitlines()) == 1
+    assert json.loads(out.getvalue())["text"] == "عمران\u2028خان\u2029لاہور\x85"
