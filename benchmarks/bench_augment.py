@@ -1,7 +1,7 @@
 """The whole augmentation of the four languages, stage by stage, and the ranking throughput.
 
 Stages (bank, embeddings, clusters, alignment, candidates, ranking) come from
-`hubkit.augment.run_augmentation`'s own timers, with the peak RSS of the process. Ranking is
+`hubkit.augment.candidates.run_augmentation`'s own timers, with the peak RSS of the process. Ranking is
 then compared, on the same candidates, with the loop a user would write: the plain
 `transformers.pipeline("token-classification")` over the candidate sentences (batched too).
 
@@ -32,8 +32,8 @@ def main() -> None:
     import torch
     from transformers import pipeline
 
-    from hubkit import rank
-    from hubkit.augment import run_augmentation
+    from hubkit.augment import rank
+    from hubkit.augment.candidates import run_augmentation
 
     torch.set_num_threads(args.threads)
     datasets.disable_progress_bars()
@@ -63,7 +63,7 @@ def main() -> None:
     distinct = len({tuple(t) for t in sample})
     print(f"\nranking {len(sample):,} candidates ({distinct:,} distinct), batch {args.batch_size}:\n")
     print("| path | seconds | sentences/s |\n|---|---|---|")
-    print(f"| hubkit.rank.predict (length-sorted batches, each distinct sentence once) | {ours:.1f} | {len(sample) / ours:.0f} |")
+    print(f"| hubkit.augment.rank.predict (length-sorted batches, each distinct sentence once) | {ours:.1f} | {len(sample) / ours:.0f} |")
     print(f"| pipeline('token-classification') loop | {plain:.1f} | {len(sample) / plain:.0f} |")
     print(f"\nratio hubkit/pipeline: {plain / ours:.2f}x the throughput")
 

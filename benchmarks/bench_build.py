@@ -32,14 +32,14 @@ for folder in ["urdu/wikiann", "shahmukhi/paper-splits", "sindhi/siner-partial",
 
 HUBKIT_SAME = """
 import sys
-from hubkit.build import build_pakner
-from hubkit.corpora import PRIMARY
+from hubkit.data.build import build_pakner
+from hubkit.data.corpora import PRIMARY
 build_pakner(sys.argv[1], sys.argv[2], progress=False, corpus_names=list(PRIMARY.values()))
 """
 
 HUBKIT_ALL = """
 import sys
-from hubkit.build import build_pakner
+from hubkit.data.build import build_pakner
 build_pakner(sys.argv[1], sys.argv[2], progress=False)
 """
 

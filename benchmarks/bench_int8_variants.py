@@ -49,10 +49,10 @@ def make_variant(fp32: Path, folder: Path, options: dict, config) -> None:
 
 
 def measure(folder: Path, dataset: str) -> dict:
-    from hubkit.evaluate import evaluate_model
-    from hubkit.models import load_token_classifier
-    from hubkit.onnx_export import OnnxTokenClassifier
-    from hubkit.tagger import Tagger
+    from hubkit.evaluation.predict import evaluate_model
+    from hubkit.models.encoders import load_token_classifier
+    from hubkit.models.onnx import OnnxTokenClassifier
+    from hubkit.serve.tagger import Tagger
 
     results = evaluate_model(str(folder), dataset, ["all"], split="validation")
     _, tokenizer = load_token_classifier(str(folder))

@@ -5,7 +5,7 @@
 
 Speed, for 1 thread and for the default threads (all usable cores), side by side in one run:
 one 16-word sentence through `Tagger.tag` (p50/p95 of --repeats calls after a warm-up), and
-lines/s of `hubkit tag`'s path (hubkit.tagger.tag_file, jsonl) on real test lines of the four
+lines/s of `hubkit tag`'s path (hubkit.serve.tagger.tag_file, jsonl) on real test lines of the four
 languages, against `transformers.pipeline("token-classification")` on the PyTorch model.
 Quality (--quality DATASET): entity F1 on every language's test split for the three variants of
 the same model (BIO decoding), and the share of test sentences whose tags equal PyTorch's.
@@ -31,8 +31,9 @@ LANGS = ("urdu", "shahmukhi", "sindhi", "pashto")
 
 def variants(model_dir: str, work: Path) -> dict:
     """name -> (model, tokenizer) for PyTorch, ONNX fp32 and ONNX int8 of the same folder."""
-    from hubkit.models import load_token_classifier
-    from hubkit.onnx_export import export_onnx, is_onnx_folder
+    from hubkit.models.encoders import load_token_classifier
+    from hubkit.serve.export_onnx import export_onnx
+    from hubkit.models.onnx import is_onnx_folder
 
     out = {"PyTorch": load_token_classifier(model_dir)}
     for quant, name in (("none", "ONNX fp32"), ("int8", "ONNX int8")):
@@ -47,8 +48,8 @@ def speed_rows(models: dict, lines: list[str], threads: int, repeats: int, round
     import torch
     from transformers import pipeline
 
-    from hubkit.onnx_export import OnnxTokenClassifier
-    from hubkit.tagger import Tagger, split_words, tag_file
+    from hubkit.models.onnx import OnnxTokenClassifier
+    from hubkit.serve.tagger import Tagger, split_words, tag_file
 
     torch.set_num_threads(threads)
     n_words = sum(len(split_words(line)) for line in lines)
@@ -84,7 +85,8 @@ def speed_rows(models: dict, lines: list[str], threads: int, repeats: int, round
 
 
 def quality_rows(models: dict, dataset: str) -> list[str]:
-    from hubkit.evaluate import LANG_COLUMN, concat, evaluate_dataset, load_ner_data
+    from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data
+    from hubkit.evaluation.predict import evaluate_dataset
 
     test = concat(load_ner_data(dataset, list(LANGS), splits=["test"])["test"])
     scores, preds = {}, {}
@@ -123,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from hubkit.flagship_report import cpu_line
+    from hubkit.experiments.flagship_report import cpu_line
     from hubkit.hardware import usable_cores
 
     transformers.logging.set_verbosity_error()

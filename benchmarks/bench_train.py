@@ -4,7 +4,7 @@ The alternative a user would pick is the `Trainer` with `DataCollatorForTokenCla
 (first sub-word labelled, truncation at `--max-length`). Both train the same model on the same
 data with the same batch size, epochs, learning rate, seed and threads, each in a fresh process;
 words/s counts labelled words over training time only (no evaluation), and both final models
-are then scored by the same scorer (`hubkit.evaluate`) on the test split.
+are then scored by the same scorer (`hubkit.evaluation.predict`) on the test split.
 
     python benchmarks/bench_train.py --dataset build/pakner --language pashto --model e5-small
 
@@ -31,8 +31,9 @@ import json, resource, sys, time
 import torch
 from transformers import (AutoModelForTokenClassification, DataCollatorForTokenClassification, Trainer,
                           TrainingArguments)
-from hubkit.evaluate import evaluate_model, load_ner_data
-from hubkit.models import load_tokenizer, resolve_model
+from hubkit.evaluation.predict import evaluate_model
+from hubkit.data.loading import load_ner_data
+from hubkit.models.encoders import load_tokenizer, resolve_model
 
 a = json.loads(sys.argv[1])
 torch.set_num_threads(a["threads"])
@@ -70,7 +71,7 @@ print(json.dumps({"words_per_second": words / out.metrics["train_runtime"], "f1"
 
 HUBKIT = r"""
 import json, resource, sys
-from hubkit.train import main
+from hubkit.training.encoder import main
 a = json.loads(sys.argv[1])
 main(["--model_name_or_path", a["model"], "--dataset", a["dataset"], "--languages", a["language"],
       "--num_train_epochs", str(a["epochs"]), "--per_device_train_batch_size", str(a["batch"]),
@@ -135,7 +136,7 @@ def main() -> None:
 
 
 def compare(args, params: dict) -> None:
-    from hubkit.flagship_report import cpu_line
+    from hubkit.experiments.flagship_report import cpu_line
 
     trimmed = {**params, "model": "e5-small-pakner-vocab"}
     rows = []

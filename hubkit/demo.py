@@ -5,8 +5,8 @@
 2. a model: the flagship `build/models/pakner-e5-small` when it has been trained
    (configs/flagship.yaml), else the demo model: the `tiny` encoder trained here on the four
    languages with the `cpu` grid's settings, its real test F1 per language printed;
-3. a Hub: a Hub-compatible server on 127.0.0.1 (hubkit.hub_server), started and stopped here;
-   both datasets and the model are published with hubkit.publish and loaded back by repo id in a
+3. a Hub: a Hub-compatible server on 127.0.0.1 (hubkit.hub.server), started and stopped here;
+   both datasets and the model are published with hubkit.hub.publish and loaded back by repo id in a
    fresh process through HF_ENDPOINT, as a user would from the real Hub;
 4. tagged text: one example per language, and the command that opens the Space on the model.
 
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubkit.hub_server import HubServer
+from hubkit.hub.server import HubServer
 from hubkit.options import COUNT, ranged
 
 EXAMPLES = {
@@ -58,7 +58,7 @@ def _stage(n: int, title: str) -> None:
 
 
 def build_datasets(opts: DemoOptions) -> dict:
-    from hubkit.build import build_pakner
+    from hubkit.data.build import build_pakner
 
     pakner = opts.out / "pakner"
     if not (pakner / "README.md").is_file():
@@ -78,7 +78,7 @@ def _split_sizes(folder: Path, config: str) -> dict:
 
 def train_demo_model(opts: DemoOptions) -> Path:
     """The tiny encoder on the four languages (the ranker of the augmented data, and the demo model)."""
-    from hubkit.train import main as train_main
+    from hubkit.training.encoder import main as train_main
 
     folder = opts.out / "models" / DEMO_MODEL
     if (folder / "results.json").is_file():
@@ -90,7 +90,7 @@ def train_demo_model(opts: DemoOptions) -> Path:
 
 
 def build_augmented(opts: DemoOptions, ranker: Path) -> dict:
-    from hubkit.build_aug import build_pakner_aug
+    from hubkit.augment.build_aug import build_pakner_aug
 
     aug = opts.out / "pakner-aug"
     if not (aug / "README.md").is_file():
@@ -160,7 +160,7 @@ def load_back(hub: HubServer, opts: DemoOptions, model: Path) -> dict:
 
 
 def tag_examples(model: Path) -> dict:
-    from hubkit.tagger import Tagger
+    from hubkit.serve.tagger import Tagger
 
     tagger = Tagger.from_pretrained(str(model))
     found = tagger.tag_batch(list(EXAMPLES.values()))
@@ -226,7 +226,7 @@ def _print_examples(examples: dict) -> None:
 
 
 def _cli_demo(args: argparse.Namespace) -> int:
-    from hubkit.corpora import default_data_dir
+    from hubkit.data.corpora import default_data_dir
 
     data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
     run_demo(DemoOptions(data_dir=data_dir, out=Path(args.out), org=args.org, epochs=args.epochs,

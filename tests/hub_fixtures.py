@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from hubkit.hub_server import HubServer
+from hubkit.hub.server import HubServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

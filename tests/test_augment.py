@@ -12,15 +12,13 @@ import datasets
 import numpy as np
 import pytest
 
-from hubkit import rank
-from hubkit.augment import (MODES, Pools, augment_corpus, add_cli, generate_candidates, load_train_sets,
-                            run_augmentation, sentence_candidates)
-from hubkit.bank import Bank, build_bank
-from hubkit.clusters import (Clustering, align_clusters, cluster_bank, cluster_points, default_sources,
-                             parse_sources, write_report)
-from hubkit.embeddings import FastTextParams, load_vectors, mention_matrix, mention_vector, train_fasttext
-from hubkit.labels import LABELS, entity_spans
-from hubkit.script import FOREIGN_LETTERS, to_orthography
+from hubkit.augment import rank
+from hubkit.augment.candidates import (MODES, Pools, augment_corpus, add_cli, generate_candidates, load_train_sets, run_augmentation, sentence_candidates)
+from hubkit.augment.bank import Bank, build_bank
+from hubkit.augment.clusters import (Clustering, align_clusters, cluster_bank, cluster_points, default_sources, parse_sources, write_report)
+from hubkit.augment.embeddings import FastTextParams, load_vectors, mention_matrix, mention_vector, train_fasttext
+from hubkit.data.labels import LABELS, entity_spans
+from hubkit.augment.orthography import FOREIGN_LETTERS, to_orthography
 
 LANGS = ["urdu", "shahmukhi", "sindhi", "pashto"]
 SMALL_FT = FastTextParams(vector_size=32, epochs=3, bucket=50_000)
@@ -95,7 +93,7 @@ def test_bank_never_sees_validation_or_test():
 
 
 def test_bank_of_built_pashto_excludes_heldout_entities(real_data_dir, tmp_path):
-    from hubkit.build import build_pakner
+    from hubkit.data.build import build_pakner
 
     build_pakner(real_data_dir, tmp_path / "pakner", progress=False, corpus_names=["pashto-wikiann"])
     dd = datasets.load_dataset(str(tmp_path / "pakner"), "pashto")
@@ -354,7 +352,7 @@ def tiny_bert(train_sets, tmp_path_factory):
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import BertConfig, BertForTokenClassification, PreTrainedTokenizerFast
 
-    from hubkit.labels import ID2LABEL, LABEL2ID
+    from hubkit.data.labels import ID2LABEL, LABEL2ID
 
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))

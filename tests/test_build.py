@@ -13,10 +13,10 @@ import datasets
 import pyarrow as pa
 import pytest
 
-from hubkit import corpora
-from hubkit.build import ALL_CORPORA, build_pakner
+from hubkit.data import corpora
+from hubkit.data.build import ALL_CORPORA, build_pakner
 from hubkit.cli import main
-from hubkit.labels import LABELS
+from hubkit.data.labels import LABELS
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@
 import datasets
 import pytest
 
-from hubkit.build import build_pakner
-from hubkit.build_aug import build_pakner_aug
-from hubkit.models import resolve_model
+from hubkit.data.build import build_pakner
+from hubkit.augment.build_aug import build_pakner_aug
+from hubkit.models.encoders import resolve_model
 
 BASE_COLUMNS = ["id", "tokens", "ner_tags", "lang", "source"]
 

@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from hubkit.decoding import decode, is_valid_bio as _valid, repair_bio, viterbi_bio
-from hubkit.labels import LABEL2ID, LABELS
+from hubkit.evaluation.decoding import decode, is_valid_bio as _valid, repair_bio, viterbi_bio
+from hubkit.data.labels import LABEL2ID, LABELS
 
 
 def _brute_force(log_probs: np.ndarray) -> list[int]:
@@ -43,7 +43,7 @@ def test_empty_sentence():
 
 
 def test_repair_bio_reads_tags_as_the_entities_do():
-    from hubkit.labels import entity_spans
+    from hubkit.data.labels import entity_spans
 
     tags = ["O", "I-PER", "I-PER", "I-LOC", "B-ORG", "I-ORG", "O", "I-ORG"]
     fixed = repair_bio(tags)

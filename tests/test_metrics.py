@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from hubkit.metrics import MISSED, SPURIOUS, compute_metrics, format_table, save_results
+from hubkit.evaluation.metrics import MISSED, SPURIOUS, compute_metrics, format_table, save_results
 
 # Three sentences; what strict IOB2 sees, counted by hand:
 # s1 gold PER[0:2] LOC[3:4]      pred PER[0:2] ORG[3:4]   -> PER correct, LOC predicted as ORG

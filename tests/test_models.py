@@ -3,7 +3,7 @@
 import json
 import random
 
-from hubkit.models import SPECIAL_TOKENS, build_tiny_model, train_tiny_tokenizer
+from hubkit.models.encoders import SPECIAL_TOKENS, build_tiny_model, train_tiny_tokenizer
 
 
 def _corpus() -> list[str]:

@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from hubkit.models import build_tiny_model, load_token_classifier
-from hubkit.onnx_export import ONNX_FILE, ONNX_INFO, ExportError, OnnxTokenClassifier, export_onnx
-from hubkit.tagger import Tagger
+from hubkit.models.encoders import build_tiny_model, load_token_classifier
+from hubkit.models.onnx import ONNX_FILE, ONNX_INFO, OnnxTokenClassifier
+from hubkit.serve.export_onnx import ExportError, export_onnx
+from hubkit.serve.tagger import Tagger
 
 TEXTS = ["وزیر اعظم عمران خان نے لاہور میں خطاب کیا ۔ کراچی سندھ میں ہے",
          "ڪراچي سنڌ جو وڏو شهر آهي .", "کابل د افغانستان پلازمېنه ده .", "بلھے شاہ قصور وچ رہندے سن"]

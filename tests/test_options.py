@@ -68,7 +68,7 @@ def test_through_the_command_line_the_message_is_one_line_without_traceback():
 
 
 def test_a_grid_config_with_a_value_out_of_range_is_refused_naming_file_and_key(tmp_path):
-    from hubkit.reproduce import GridConfig
+    from hubkit.experiments.grid import GridConfig
 
     grid = tmp_path / "grid.yaml"
     grid.write_text("model: tiny\ntrain:\n  per_device_train_batch_size: 0\n")

@@ -1,4 +1,4 @@
-"""End to end over HTTP: hubkit.publish -> local Hub-compatible server -> datasets/transformers.
+"""End to end over HTTP: hubkit.hub.publish -> local Hub-compatible server -> datasets/transformers.
 
 No mocks: the real huggingface_hub client uploads (preupload, LFS batch + PUT + verify, ndjson
 commit), and fresh interpreters load with the real `datasets` / `transformers` from the server.
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from hubkit.labels import LABELS
-from hubkit.publish import PublishAuthError, PublishError, add_cli, publish
+from hubkit.data.labels import LABELS
+from hubkit.hub.publish import PublishAuthError, PublishError, add_cli, publish
 from tests.hub_fixtures import hub_server  # noqa: F401  (the fixture)
 
 # Perso-Arabic script sentences with BIO tags (ids in the LABELS order).
@@ -400,7 +400,7 @@ def test_cli_publish_prints_summary(hub_server, tmp_path, capsys):
 # -- the real corpus, when the lead's builder and ../shared/data are there -----------------------------
 @pytest.mark.integration
 def test_publish_real_pakner(hub_server, real_data_dir, tmp_path):
-    build = pytest.importorskip("hubkit.build")
+    build = pytest.importorskip("hubkit.data.build")
     out_dir = tmp_path / "pakner"
     build.build_pakner(real_data_dir, out_dir, org="pakner-test",
                        corpus_names=["shahmukhi-paper", "pashto-wikiann"], progress=False)

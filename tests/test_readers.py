@@ -3,7 +3,7 @@
 import pyarrow as pa
 import pytest
 
-from hubkit.readers import ReaderError, ReadReport, read_arrow, read_columns, read_inline_markup
+from hubkit.data.readers import ReaderError, ReadReport, read_arrow, read_columns, read_inline_markup
 
 URDU = ["عمران", "خان", "لاہور", "گئے"]
 

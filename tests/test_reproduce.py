@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from hubkit import reproduce
-from hubkit.reproduce import GridConfig, Run, conclusions, plan
+from hubkit.experiments import grid as reproduce
+from hubkit.experiments.grid import GridConfig, Run, conclusions, plan
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -80,7 +80,7 @@ def test_a_difference_inside_the_seeds_spread_is_a_tie():
 
 
 def test_runs_that_tag_no_entity_are_listed_for_checking(tmp_path):
-    from hubkit.metrics import score
+    from hubkit.evaluation.metrics import score
 
     gold = [["B-PER", "I-PER", "O"], ["B-LOC", "O"]]
     learned = {"test": score(gold, gold), "setup": {}, "warnings": []}
@@ -133,7 +133,7 @@ def test_smoke_grid_end_to_end(real_data_dir, tmp_path):
     assert subset["validation"]["id"] == datasets.load_dataset(
         str(tmp_path / "cache" / "pakner"), "pashto", split="validation")["id"]
     logs = {r["run"].setting: (tmp_path / "runs" / r["run"].name / "train.log").read_text() for r in records}
-    assert all("INFO hubkit.train: training on" in log for log in logs.values())  # each worker logged its run
+    assert all("INFO hubkit.training.encoder: training on" in log for log in logs.values())  # each worker logged its run
     assert "training on 100 sentences" in logs["original"]
     # cached: a second run trains nothing new
     again = reproduce.run_grid(cfg, tmp_path, real_data_dir)
@@ -167,7 +167,7 @@ def test_workers_die_with_a_killed_grid(tmp_path):
     script.write_text(textwrap.dedent("""
         import multiprocessing, os, sys, time
         from concurrent.futures import ProcessPoolExecutor
-        from hubkit.reproduce import _init_worker
+        from hubkit.experiments.grid import _init_worker
 
         def train(path):
             open(path, "w").write(os.environ["HUBKIT_CPU_THREADS"] + " " + str(os.getpid()))

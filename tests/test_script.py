@@ -1,8 +1,8 @@
-"""Respelling inserted words in the target language's orthography (hubkit.script)."""
+"""Respelling inserted words in the target language's orthography (hubkit.augment.orthography)."""
 
 import pytest
 
-from hubkit.script import FOREIGN_LETTERS, LANGUAGES, READ, convert_tokens, to_orthography
+from hubkit.augment.orthography import FOREIGN_LETTERS, LANGUAGES, READ, convert_tokens, to_orthography
 
 KAF, SINDHI_KAF, ARABIC_KAF = "\u06a9", "\u06aa", "\u0643"
 GAF, PASHTO_GAF = "\u06af", "\u06ab"

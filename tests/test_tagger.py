@@ -21,10 +21,9 @@ import numpy as np
 import pytest
 import regex
 
-from hubkit.labels import entity_spans
-from hubkit.langid import detect, detect_language, held_out_accuracy
-from hubkit.tagger import (SENTENCE_END, Tagger, add_cli, default_model, plan_windows, read_lines, split_sentences,
-                           split_words)
+from hubkit.data.labels import entity_spans
+from hubkit.serve.langid import detect, detect_language, held_out_accuracy
+from hubkit.serve.tagger import (SENTENCE_END, Tagger, add_cli, default_model, plan_windows, read_lines, split_sentences, split_words)
 
 ZWNJ = "\u200c"
 
@@ -48,7 +47,7 @@ def build_test_model(data_dir: Path, cache_root: Path, steps: int = 150, seed: i
     import torch
     from datasets import Dataset
 
-    from hubkit.models import build_tiny_model, load_token_classifier
+    from hubkit.models.encoders import build_tiny_model, load_token_classifier
 
     files = [Path(data_dir) / rel for rel, _ in MODEL_SOURCES]
     key = hashlib.sha256(json.dumps([MODEL_VERSION, steps, seed, [f.stat().st_size for f in files]]).encode())
@@ -195,7 +194,7 @@ def test_windows_keep_entities_at_the_seams(tagger, test_model_dir, real_data_di
 
 def test_each_word_takes_the_window_where_it_is_most_central(real_data_dir):
     """With a contextual model, a word's tag comes from the window that centres it."""
-    from hubkit.models import resolve_model
+    from hubkit.models.encoders import resolve_model
 
     folder = resolve_model("tiny")  # random weights, attention on: predictions depend on context
     small = Tagger.from_pretrained(folder, max_length=14, overlap=0.5)
@@ -215,8 +214,8 @@ def test_each_word_takes_the_window_where_it_is_most_central(real_data_dir):
 def test_bio_decoding_gives_valid_tags_where_argmax_does_not(real_data_dir):
     """An untrained model's argmax breaks BIO; the default decoding never does, on the same text. With
     argmax the tags shown are repaired as the entities read them (I-X after O starts an X)."""
-    from hubkit.decoding import is_valid_bio as _valid_bio
-    from hubkit.models import resolve_model
+    from hubkit.evaluation.decoding import is_valid_bio as _valid_bio
+    from hubkit.models.encoders import resolve_model
 
     folder = resolve_model("tiny")
     text = _long_text(real_data_dir, 4, "urdu/mk-pucit-partial/test_1k.arrow")
@@ -265,8 +264,8 @@ def test_every_output_format_is_one_record_per_line_for_any_input(tmp_path, test
 
 def test_conll_shows_the_tags_that_jsonl_and_csv_read(tmp_path, real_data_dir):
     """With --no-bio-decoding too: CoNLL never prints an I- after O that the entities read as B-."""
-    from hubkit.decoding import is_valid_bio
-    from hubkit.models import resolve_model
+    from hubkit.evaluation.decoding import is_valid_bio
+    from hubkit.models.encoders import resolve_model
 
     src = tmp_path / "in.txt"
     src.write_text(_long_text(real_data_dir, 4, "urdu/mk-pucit-partial/test_1k.arrow") + "\n", encoding="utf-8")
@@ -356,8 +355,8 @@ def test_langid_accuracy_on_held_out_real_sentences(real_data_dir):
 
 @pytest.mark.parametrize("name", ["tiny", "e5-small", "e5-small-pakner-vocab"])
 def test_untrained_builtin_names_are_refused_where_predictions_are_shown(name):
-    from hubkit.models import ModelError
-    from hubkit.evaluate import evaluate_model
+    from hubkit.models.encoders import ModelError
+    from hubkit.evaluation.predict import evaluate_model
 
     with pytest.raises(ModelError, match="untrained tagging head"):
         Tagger.from_pretrained(name)
@@ -367,7 +366,7 @@ def test_untrained_builtin_names_are_refused_where_predictions_are_shown(name):
 
 def test_a_jsonl_record_stays_one_line_when_the_library_is_given_line_separators():
     """hubkit tag never passes them (its lines are split there), a library caller may."""
-    from hubkit.tagger import write_results
+    from hubkit.serve.tagger import write_results
 
     out = io.StringIO()
     write_results(out, "jsonl", 1, "عمران\u2028خان\u2029لاہور\x85", [])

@@ -16,10 +16,12 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from hubkit.evaluate import DataError, encode_windows, evaluate_model, load_ner_data, predict_words
-from hubkit.labels import LABELS
-from hubkit.models import ModelError, load_for_training, load_token_classifier, resolve_model
-from hubkit.train import add_cli, main, parse_args
+from hubkit.data.loading import DataError, load_ner_data
+from hubkit.data.windows import encode_windows
+from hubkit.evaluation.predict import evaluate_model, predict_words
+from hubkit.data.labels import LABELS
+from hubkit.models.encoders import ModelError, load_for_training, load_token_classifier, resolve_model
+from hubkit.training.encoder import add_cli, main, parse_args
 from tests.hub_fixtures import hub_server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.integration
@@ -168,7 +170,7 @@ def _resume_cli(args, tmp_path):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, "-m", "hubkit.train", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hubkit.training.encoder", *args], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent, timeout=900)
 
 
@@ -311,7 +313,7 @@ def test_config_file_and_cli_verb(tmp_path):
 
 
 def test_temperature_sampling_upsamples_the_small_language():
-    from hubkit.train import temperature_sample
+    from hubkit.training.encoder import temperature_sample
 
     big = datasets.Dataset.from_dict({"tokens": [["a"]] * 90, "ner_tags": [[0]] * 90, "hubkit_lang": ["urdu"] * 90})
     small = datasets.Dataset.from_dict({"tokens": [["b"]] * 10, "ner_tags": [[0]] * 10, "hubkit_lang": ["pashto"] * 10})
@@ -348,7 +350,7 @@ def test_frozen_word_embeddings_stay_as_loaded_and_precision_is_per_call(pakner_
 
 
 def test_sentences_without_entities_are_downsampled_and_the_rest_kept():
-    from hubkit.train import drop_sentences_without_entities
+    from hubkit.training.encoder import drop_sentences_without_entities
 
     with_entity = [{"tokens": [f"w{i}", "x"], "ner_tags": [1, 0]} for i in range(40)]
     without = [{"tokens": [f"o{i}", "y"], "ner_tags": [0, 0]} for i in range(200)]
@@ -379,7 +381,7 @@ def test_policy_picks_the_augmented_training_data(tmp_path):
 
 
 def test_evaluate_cli(trained, pakner_dir, tmp_path, capsys):
-    from hubkit.evaluate import add_cli as add_evaluate
+    from hubkit.evaluation.predict import add_cli as add_evaluate
 
     parser = argparse.ArgumentParser(prog="hubkit")
     add_evaluate(parser.add_subparsers(dest="verb"))

@@ -7,8 +7,8 @@ import sys
 import pytest
 import torch
 
-from hubkit.models import build_tiny_model, load_tokenizer
-from hubkit.trim_vocab import TRIM_INFO, TrimError, folder_bytes, segmentation_report, trim_vocabulary
+from hubkit.models.encoders import build_tiny_model, load_tokenizer
+from hubkit.models.trim_vocab import TRIM_INFO, TrimError, folder_bytes, segmentation_report, trim_vocabulary
 
 TRAIN = [["عمران", "خان", "لاہور", "میں"], ["کراچی", "سندھ", "جو", "شهر"], ["کابل", "د", "افغانستان"]]
 HELD_OUT = [["عمران", "کابل", "میں", "Хубилай", "ISO-3166"]]
@@ -94,9 +94,9 @@ def test_e5_trimmed_on_the_real_corpora(real_data_dir, tmp_path):
     """The flagship's vocabulary: a third of the folder, 0 unknown pieces and >= 99% same segmentation on test."""
     import datasets
 
-    from hubkit.build import build_pakner
-    from hubkit.e5small import convert_e5_small
-    from hubkit.trim_vocab import trimmed_model_for_dataset
+    from hubkit.data.build import build_pakner
+    from hubkit.models.e5small import convert_e5_small
+    from hubkit.models.trim_vocab import trimmed_model_for_dataset
 
     repo = tmp_path / "pakner"
     build_pakner(real_data_dir, repo, progress=False)

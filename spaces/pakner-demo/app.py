@@ -34,9 +34,9 @@ except ImportError:  # running from a checkout without installing it
 import gradio as gr
 import yaml
 
-from hubkit.labels import entity_spans
-from hubkit.langid import LANGUAGES, detect
-from hubkit.tagger import CSV_COLUMNS, Tagger, default_model, split_lines, tagged_lines, write_results
+from hubkit.data.labels import entity_spans
+from hubkit.serve.langid import LANGUAGES, detect
+from hubkit.serve.tagger import CSV_COLUMNS, Tagger, default_model, split_lines, tagged_lines, write_results
 
 MAX_CHARS = int(os.environ.get("PAKNER_MAX_CHARS", "5000"))
 MAX_LINES = int(os.environ.get("PAKNER_MAX_LINES", "1000"))

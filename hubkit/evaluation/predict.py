@@ -1,0 +1,148 @@
+"""Predictions per word, their scores, and `hubkit evaluate`.
+
+`predict_words`: one predicted tag per word of every sentence, window predictions stitched back;
+`evaluate_model` scores them with hubkit.evaluation.metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Iterable
+
+from hubkit.data.labels import LABELS
+from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data, normalize_languages
+from hubkit.data.windows import MODEL_COLUMNS, encode_windows, model_max_length
+from hubkit.evaluation.metrics import compute_metrics, format_table, save_results
+from hubkit.options import COUNT, Range, ranged
+
+
+def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
+                  desc: str = "predicting", progress: bool = True, bio_decoding: bool = True) -> list[list[str]]:
+    """One predicted tag per word for every sentence of `ds` (windows stitched back); with
+    `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.evaluation.decoding), else argmax."""
+    import numpy as np
+    import torch
+
+    from hubkit.evaluation.decoding import decode
+    from torch.utils.data import DataLoader
+    from tqdm.auto import tqdm
+    from transformers import DataCollatorForTokenClassification
+
+    windows = encode_windows(ds, tokenizer, max_length, desc=f"{desc}: tokenizing")
+    lengths = [len(x) for x in windows["input_ids"]]
+    order = sorted(range(len(windows)), key=lambda i: lengths[i])  # less padding
+    windows = windows.select(order)
+    meta = list(zip(windows["sentence_idx"], windows["word_start"], windows["n_words"]))
+    collator = DataCollatorForTokenClassification(tokenizer)
+    loader = DataLoader(windows.select_columns(MODEL_COLUMNS), batch_size=batch_size, collate_fn=collator)
+    if accelerator is not None:
+        from accelerate.data_loader import prepare_data_loader
+
+        # Not accelerator.prepare: that would register the loader in every later checkpoint.
+        loader = prepare_data_loader(loader, accelerator.device, num_processes=accelerator.num_processes,
+                                     process_index=accelerator.process_index, put_on_device=True)
+        device = accelerator.device
+    else:
+        device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    flat_scores: list[np.ndarray] = []  # per window: (words, labels) log-probabilities
+    main = accelerator is None or accelerator.is_local_main_process
+    with torch.no_grad():
+        for batch in tqdm(loader, desc=desc, disable=not (main and progress), leave=False):
+            batch = {k: v.to(device) for k, v in batch.items()}
+            labels = batch.pop("labels")
+            scores = model(**batch).logits.float().log_softmax(-1)
+            if accelerator is not None:
+                scores = accelerator.pad_across_processes(scores, dim=1, pad_index=0)
+                labels = accelerator.pad_across_processes(labels, dim=1, pad_index=-100)
+                scores, labels = accelerator.gather_for_metrics((scores, labels))
+            # Word positions are where labels != -100: every word has one there (its first sub-word).
+            for sc, l in zip(scores.cpu().numpy(), labels.cpu().numpy()):
+                flat_scores.append(sc[l != -100])
+    model.train(was_training)
+    sentence_scores: list[list[np.ndarray | None]] = [[None] * len(words) for words in ds["tokens"]]
+    for (sent, start, n), scores in zip(meta, flat_scores):
+        if len(scores) != n:
+            raise RuntimeError(f"sentence {sent}: window at word {start} has {n} words but {len(scores)} predictions")
+        sentence_scores[sent][start:start + n] = list(scores)
+    missing = [i for i, s in enumerate(sentence_scores) if any(t is None for t in s)]
+    if missing:
+        raise RuntimeError(f"{len(missing)} sentence(s) with unscored words, e.g. sentence {missing[0]}")
+    return [[LABELS[i] for i in decode(np.array(s).reshape(len(s), len(LABELS)), bio=bio_decoding)]
+            for s in sentence_scores]
+
+
+def evaluate_dataset(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
+                     desc: str = "evaluating", bio_decoding: bool = True) -> tuple[dict, list[list[str]]]:
+    """(results, predictions) of a model on a Dataset with tokens, ner_tags and hubkit_lang."""
+    preds = predict_words(model, tokenizer, ds, batch_size, max_length, accelerator, desc, bio_decoding=bio_decoding)
+    gold = [[LABELS[t] for t in tags] for tags in ds["ner_tags"]]
+    langs = ds[LANG_COLUMN] if LANG_COLUMN in ds.column_names else None
+    return compute_metrics(gold, preds, langs), preds
+
+
+def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: str = "test",
+                   batch_size: int = 32, max_length: int = 256, trust_remote_code: bool = False,
+                   bio_decoding: bool = True) -> dict:
+    """Score a token classifier (folder, Hub id, or (model, tokenizer)) on a dataset split."""
+    import torch
+
+    from hubkit.models.encoders import load_token_classifier
+
+    if isinstance(model, (str, Path)):
+        model, tokenizer = load_token_classifier(str(model), trust_remote_code=trust_remote_code)
+    else:
+        model, tokenizer = model
+    if torch.cuda.is_available() and next(model.parameters()).device.type == "cpu":
+        model = model.to("cuda")
+    max_length = min(max_length, model_max_length(model))
+    if isinstance(dataset, (str, Path)):
+        data = load_ner_data(str(dataset), languages, splits=[split])[split]
+        ds = concat(data)
+    else:
+        ds = dataset
+    results, _ = evaluate_dataset(model, tokenizer, ds, batch_size, max_length, desc=f"evaluating {split}",
+                                  bio_decoding=bio_decoding)
+    return results
+
+
+def _cli_evaluate(args: argparse.Namespace) -> int:
+    from hubkit.hardware import apply_threads
+
+    apply_threads(args.threads)
+    results = evaluate_model(args.model, args.dataset, args.languages, args.split, args.batch_size,
+                             args.max_length, args.trust_remote_code, bio_decoding=not args.no_bio_decoding)
+    print(format_table(results, title=f"{args.model} on {args.dataset} [{args.split}]"))
+    if args.output:
+        path = save_results(args.output, model=str(args.model), dataset=str(args.dataset),
+                            languages=normalize_languages(args.languages), **{args.split: results})
+        print(f"wrote {path}")
+    return 0
+
+
+def add_cli(subparsers) -> argparse.ArgumentParser:
+    """Register `hubkit evaluate`."""
+    p = subparsers.add_parser(
+        "evaluate", help="score a fine-tuned NER model on a dataset split (entity-level, per language and type)",
+        description="Entity-level precision/recall/F1 (seqeval, strict IOB2) at word level, overall, per "
+                    "language and per type, with a span confusion matrix.")
+    p.add_argument("--model", required=True, help="fine-tuned model folder or Hub id")
+    p.add_argument("--dataset", required=True, help="Hub dataset id or folder laid out as ORG/pakner")
+    p.add_argument("--languages", nargs="+", default=["all"], help="all, or some of urdu shahmukhi sindhi pashto")
+    p.add_argument("--split", default="test", help="split to score (default: test)")
+    p.add_argument("--batch_size", type=ranged(COUNT), default=32)
+    p.add_argument("--max_length", type=ranged(Range(4, integer=True)), default=256, help="sub-words per window; longer sentences are split")
+    p.add_argument("--output", help="write results.json into this folder")
+    p.add_argument("--trust_remote_code", action="store_true", help="run code shipped with the model (off by default)")
+    p.add_argument("--threads", type=ranged(COUNT), default=None,
+                   help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
+    p.add_argument("--no_bio_decoding", action="store_true",
+                   help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")
+    p.set_defaults(func=_cli_evaluate)
+    return p
+
+
+__all__ = ["LANGUAGES", "DataError", "load_ner_data", "encode_windows", "predict_words", "evaluate_model",
+           "evaluate_dataset", "normalize_languages", "add_cli"]
