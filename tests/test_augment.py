@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hubkit.augment import rank
-from hubkit.augment.candidates import (MODES, Pools, augment_corpus, add_cli, generate_candidates, load_train_sets, run_augmentation, sentence_candidates)
+from hubkit.augment.candidates import (MODES, Pools, add_cli, generate_candidates, load_train_sets, run_augmentation, sentence_candidates)
 from hubkit.augment.bank import Bank, build_bank
 from hubkit.augment.clusters import (Clustering, align_clusters, cluster_bank, cluster_points, default_sources, parse_sources, write_report)
 from hubkit.augment.embeddings import FastTextParams, load_vectors, mention_matrix, mention_vector, train_fasttext
@@ -87,7 +87,7 @@ def test_bank_never_sees_validation_or_test():
     with pytest.raises(ValueError, match="no 'train' split"):
         build_bank({"urdu": datasets.DatasetDict({"validation": val})})
     # and nothing from validation reaches the augmented rows
-    out = augment_corpus({"urdu": dd}, mode="random", n_candidates=3, seed=0, policy="all", progress=False)
+    out = run_augmentation({"urdu": dd}, mode="random", n_candidates=3, seed=0, policy="all", progress=False)[0]
     assert out["urdu"]["tokens"] == [["بلال", "لاہور", "گیا"], ["احمد", "آیا"]]
     assert not any("زیدان" in toks for toks in out["urdu"]["tokens"])
 
@@ -304,7 +304,7 @@ def test_augment_corpus_is_deterministic(train_sets):
     sets = {"sindhi": train_sets["sindhi"].select(range(300)), "pashto": train_sets["pashto"]}
     kwargs = dict(mode="cluster", n_candidates=5, seed=3, k=3, align_threshold=0.3, policy="all",
                   fasttext_params=SMALL_FT, progress=False)
-    a, b = augment_corpus(sets, **kwargs), augment_corpus(sets, **kwargs)
+    a, b = run_augmentation(sets, **kwargs)[0], run_augmentation(sets, **kwargs)[0]
     assert all(a[lang].to_dict() == b[lang].to_dict() for lang in sets)
     assert len(a["pashto"]) > 0
 
@@ -331,15 +331,15 @@ def test_sentence_without_entities_or_pool():
 
 def test_random_and_none_modes(train_sets):
     sets = {"pashto": train_sets["pashto"], "urdu": train_sets["urdu"].select(range(300))}
-    none = augment_corpus(sets, mode="none", n_candidates=5, seed=0)
+    none = run_augmentation(sets, mode="none", n_candidates=5, seed=0)[0]
     assert set(none) == set(sets) and all(len(d) == 0 for d in none.values())
     assert "replacements" in none["pashto"].column_names
-    out = augment_corpus(sets, mode="random", n_candidates=5, seed=0, policy="all", progress=False)
+    out = run_augmentation(sets, mode="random", n_candidates=5, seed=0, policy="all", progress=False)[0]
     assert len(out["pashto"]) > 400
     for reps in out["pashto"]["replacements"]:
         assert all(r["cluster"] == "" and r["source_lang"] in ("pashto", "urdu") for r in reps)
     with pytest.raises(ValueError, match="mode must be one of"):
-        augment_corpus(sets, mode="clusters")
+        run_augmentation(sets, mode="clusters")[0]
     assert MODES == ("cluster", "random", "none")
 
 

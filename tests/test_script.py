@@ -2,7 +2,7 @@
 
 import pytest
 
-from hubkit.augment.orthography import FOREIGN_LETTERS, LANGUAGES, READ, convert_tokens, to_orthography
+from hubkit.augment.orthography import FOREIGN_LETTERS, LANGUAGES, READ, to_orthography
 
 KAF, SINDHI_KAF, ARABIC_KAF = "\u06a9", "\u06aa", "\u0643"
 GAF, PASHTO_GAF = "\u06af", "\u06ab"
@@ -73,8 +73,8 @@ def test_no_foreign_letter_is_written():
             assert not set(out) & FOREIGN_LETTERS[t], (s, t, out)
 
 
-def test_convert_tokens_and_errors():
-    assert convert_tokens(["کراچی", "کینٹ"], "urdu", "sindhi") == ["ڪراچي", "ڪينٽ"]
+def test_words_and_errors():
+    assert [to_orthography(w, "urdu", "sindhi") for w in ["کراچی", "کینٹ"]] == ["ڪراچي", "ڪينٽ"]
     with pytest.raises(ValueError, match="unknown language 'arabic'"):
         to_orthography("x", "arabic", "urdu")
 

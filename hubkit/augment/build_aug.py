@@ -19,25 +19,17 @@ from types import SimpleNamespace
 from tqdm.auto import tqdm
 
 from hubkit.data import dataset_repo
-from hubkit.data.corpora import LANGS
+from hubkit.languages import LANGUAGES
 from hubkit.options import COSINE, COUNT, NON_NEGATIVE_INT, Range, ranged
 
 POLICY_SPLITS = {"x1": "train", "x2": "train_x2", "all-correct": "train_all_correct"}
 
 
 def aug_features():
-    import datasets
+    """ORG/pakner-aug's rows: originals and ranked candidates alike."""
+    from hubkit.augment.candidates import augmented_features
 
-    from hubkit.augment.candidates import replacements_feature
-    from hubkit.data.corpora import features
-
-    return datasets.Features({
-        **features(),
-        "orig_id": datasets.Value("string"),
-        "mode": datasets.Value("string"),
-        "replacements": replacements_feature(),
-        "rank_score": datasets.Value("float32"),
-    })
+    return augmented_features(source=True, policy=False)
 
 
 def _originals(ds):
@@ -79,16 +71,12 @@ def build_pakner_aug(pakner: str | Path, out: str | Path, *, model=None, languag
 
     datasets.disable_progress_bars()  # per-step bars of casts and selects would bury ours
     pakner, out = Path(pakner), Path(out)
-    languages = list(languages or LANGS)
+    languages = list(languages or LANGUAGES)
     base = {lang: datasets.load_dataset(str(pakner), lang) for lang in languages}
     train_sets = {lang: dd["train"] for lang, dd in base.items()}
     for lang in feeders or []:
         if lang not in train_sets:
             train_sets[lang] = datasets.load_dataset(str(pakner), lang, split="train")
-    if model is None:
-        policies = {"x1": "train"}  # without a ranker only the unranked first candidate is meaningful
-    else:
-        policies = dict(POLICY_SPLITS)
     start = time.perf_counter()
     candidates, summary = run_augmentation(
         train_sets, mode="cluster", n_candidates=n_candidates, seed=seed, k=k, align_threshold=align_threshold,
@@ -100,6 +88,23 @@ def build_pakner_aug(pakner: str | Path, out: str | Path, *, model=None, languag
         random_rows, summary["random"] = run_augmentation(
             train_sets, mode="random", n_candidates=n_candidates, seed=seed, model=model, policy="x1",
             batch_size=batch_size, progress=progress, targets=languages)
+    # without a ranker only the unranked first candidate is meaningful
+    policies = {"x1": "train"} if model is None else dict(POLICY_SPLITS)
+    configs = _assemble(base, candidates, random_rows if with_random else None, policies, progress)
+    summary["kept"] = {lang: {s: len(ds) - len(base[lang]["train"]) for s, ds in configs[lang].items()
+                              if s.startswith("train")} for lang in languages}
+    summary["ranking_model"] = str(model) if model is not None else None
+    summary["seconds"] = time.perf_counter() - start
+    _write_repo(out, configs, summary, languages, org)
+    return summary
+
+
+def _assemble(base: dict, candidates: dict, random_rows: dict | None, policies: dict, progress: bool) -> dict:
+    """config -> split -> Dataset: originals plus the rows each policy keeps; `all` when every
+    language is there."""
+    import datasets
+
+    languages = list(base)
     configs: dict[str, dict] = {}
     for lang in tqdm(languages, desc="assembling pakner-aug", unit="lang", disable=not progress):
         originals = _originals(base[lang]["train"])
@@ -107,26 +112,26 @@ def build_pakner_aug(pakner: str | Path, out: str | Path, *, model=None, languag
         for policy, split in policies.items():
             kept = _augmented(select_rows(candidates[lang], policy), "augmented:cluster")
             splits[split] = datasets.concatenate_datasets([originals, kept])
-        if with_random:
+        if random_rows is not None:
             splits["train_random"] = datasets.concatenate_datasets(
                 [originals, _augmented(random_rows[lang], "augmented:random")])
         for split, ds in base[lang].items():
             if split != "train":
                 splits[split] = _originals(ds)
         configs[lang] = splits
-    if set(languages) == set(LANGS):
+    if set(languages) == set(LANGUAGES):
         names = [s for s in configs[languages[0]] if all(s in configs[lang] for lang in languages)]
         configs["all"] = {s: datasets.concatenate_datasets([configs[lang][s] for lang in languages]) for s in names}
+    return configs
+
+
+def _write_repo(out: Path, configs: dict, summary: dict, languages: list[str], org: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, splits in configs.items():
         dataset_repo.write_config(out, name, splits)
-    summary["kept"] = {lang: {s: len(ds) - len(base[lang]["train"]) for s, ds in configs[lang].items()
-                              if s.startswith("train")} for lang in languages}
-    summary["ranking_model"] = str(model) if model is not None else None
-    summary["seconds"] = time.perf_counter() - start
     meta = {
         "pretty_name": "pakner-aug: cluster-augmented NER data for Urdu, Shahmukhi, Sindhi and Pashto",
-        "language": sorted(LANGS[lang] for lang in languages),
+        "language": sorted(LANGUAGES[lang] for lang in languages),
         "license": "other",
         "license_name": "mixed-upstream",
         "task_categories": ["token-classification"],
@@ -139,7 +144,6 @@ def build_pakner_aug(pakner: str | Path, out: str | Path, *, model=None, languag
     dataset_repo.write_card(out, dataset_repo.card_yaml(configs, meta, default), _card_body(configs, summary, org))
     (out / "augmentation_summary.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False) + "\n",
                                                    encoding="utf-8")
-    return summary
 
 
 def _card_body(configs: dict, summary: dict, org: str) -> str:
@@ -204,8 +208,8 @@ def add_cli(subparsers) -> None:
     p.add_argument("--model", default=None,
                    help="fine-tuned token-classification model (folder or Hub id) that ranks the candidates; "
                         "without one only the unranked first candidate per sentence is kept (x1)")
-    p.add_argument("--languages", nargs="+", choices=list(LANGS), default=list(LANGS))
-    p.add_argument("--feeders", nargs="*", choices=list(LANGS), default=None,
+    p.add_argument("--languages", nargs="+", choices=list(LANGUAGES), default=list(LANGUAGES))
+    p.add_argument("--feeders", nargs="*", choices=list(LANGUAGES), default=None,
                    help="languages that only feed entities (no config of their own), e.g. --languages pashto "
                         "--feeders urdu")
     p.add_argument("--n-candidates", type=ranged(COUNT), default=5, help="candidates per sentence with an entity")

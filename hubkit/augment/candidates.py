@@ -9,7 +9,7 @@ are never touched. BIO tags are rebuilt for replacements of any length. A candid
 empty, never equal to the original or to another candidate, and the whole output is a function
 of (data, parameters, seed). Each candidate records where it came from.
 
-`augment_corpus` runs the stages (bank -> vectors -> clusters -> alignment -> candidates ->
+`run_augmentation` runs the stages (bank -> vectors -> clusters -> alignment -> candidates ->
 ranking by a NER model, hubkit.augment.rank) and returns only the new rows, per language.
 """
 
@@ -161,20 +161,21 @@ def replacements_feature():
         "source_lang": datasets.Value("string")})
 
 
-def output_features():
-    """The new rows: pakner's columns but `source`, plus provenance."""
+def augmented_features(*, source: bool, policy: bool):
+    """The schema of augmented rows: pakner's columns plus provenance. The augmenter's output
+    names its `policy` and drops `source`; ORG/pakner-aug keeps each row's `source` corpus (its
+    config names the policy)."""
     import datasets
 
     from hubkit.data.corpora import features
 
-    base = {name: feature for name, feature in features().items() if name != "source"}
     return datasets.Features({
-        **base,
+        **{name: feature for name, feature in features().items() if source or name != "source"},
         "orig_id": datasets.Value("string"),
         "mode": datasets.Value("string"),
         "replacements": replacements_feature(),
         "rank_score": datasets.Value("float32"),
-        "policy": datasets.Value("string"),
+        **({"policy": datasets.Value("string")} if policy else {}),
     })
 
 
@@ -191,7 +192,7 @@ def to_dataset(cands: list[Candidate], policy: str):
         "replacements": [c.replacements for c in cands],
         "rank_score": [c.score for c in cands],
         "policy": [policy] * len(cands),
-    }, features=output_features())
+    }, features=augmented_features(source=False, policy=True))
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -207,88 +208,113 @@ def run_augmentation(train_sets: Mapping[str, object], *, mode: str = "cluster",
     `targets`: the languages to make candidates for (default: all given); the others only feed
     the bank, vectors and clusters (e.g. Urdu names for Pashto without ranking Urdu's own).
     """
-    from hubkit.augment import rank
-    from hubkit.augment.clusters import align_clusters, cluster_bank, default_sources, write_report
-    from hubkit.augment.embeddings import FastTextParams, load_vectors, train_fasttext
-
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    if policy not in rank.POLICIES:
-        raise ValueError(f"policy must be one of {rank.POLICIES}, got {policy!r}")
-    if policy == "all-correct" and model is None and mode != "none":
-        raise ValueError("policy 'all-correct' needs a NER model (--model) to score the candidates")
+    _check_choices(mode, policy, model)
     times: dict[str, float] = {}
     summary: dict = {"mode": mode, "policy": policy, "seed": seed, "n_candidates": n_candidates, "times_s": times}
     t = time.perf_counter()
-    sets = {}
-    for lang, ds in train_sets.items():
-        ds = with_ids(train_split(ds, lang), lang)
-        check_columns(ds, lang)
-        sets[lang] = ds
-    langs = list(sets)
-    sources = {t_: list(v) for t_, v in (sources or default_sources(langs)).items()}
-    for target, srcs in sources.items():
-        for s in [target, *srcs]:
-            if s not in sets:
-                raise ValueError(f"sources: {s!r} is not among the given languages {langs}")
+    sets = _prepared_sets(train_sets)
+    sources = _checked_sources(sources, list(sets))
     summary["sources"] = sources
     if mode == "none":
-        return {lang: to_dataset([], policy) for lang in langs}, summary
-
+        return {lang: to_dataset([], policy) for lang in sets}, summary
     bank = build_bank(sets)
     times["bank"] = time.perf_counter() - t
     summary["bank"] = bank.summary()
     pools = Pools(mode, bank=bank, sources=sources)
     if mode == "cluster":
-        t = time.perf_counter()
-        if vectors is not None:
-            kv = load_vectors(vectors)
-        else:
-            params = fasttext_params or FastTextParams(seed=seed)
-            kv = train_fasttext([tok for ds in sets.values() for tok in ds["tokens"]], params, cache_dir, progress)
-        times["embeddings"] = time.perf_counter() - t
-        t = time.perf_counter()
-        clustering = cluster_bank(bank, kv, k=k, seed=seed, progress=progress)
-        times["clusters"] = time.perf_counter() - t
-        t = time.perf_counter()
-        alignment = align_clusters(clustering, sources, align_threshold)
-        times["alignment"] = time.perf_counter() - t
-        pools.clustering, pools.alignment = clustering, alignment
-        summary["clusters"] = {f"{l}/{e}": {"k": g.k, "silhouette": g.silhouette, "forms": len(g.surfaces)}
-                               for (l, e), g in sorted(clustering.groups.items())}
-        summary["aligned_links"] = sum(len(v) - 1 for v in alignment.values())
-        if report_dir is not None:
-            clustering.save(Path(report_dir) / "clusters")
-            write_report(clustering, alignment, report_dir)
+        _cluster(pools, sets, summary, seed=seed, k=k, align_threshold=align_threshold, vectors=vectors,
+                 fasttext_params=fasttext_params, cache_dir=cache_dir, report_dir=report_dir, progress=progress)
+    langs = _checked_targets(targets, list(sets))
     t = time.perf_counter()
-    unknown = [t_ for t_ in (targets or []) if t_ not in sets]
-    if unknown:
-        raise ValueError(f"targets {unknown} are not among the given languages {langs}")
-    langs = list(targets) if targets else langs
     cands = {lang: generate_candidates(sets[lang], lang, pools, n_candidates, seed, progress) for lang in langs}
     times["candidates"] = time.perf_counter() - t
     summary["candidates"] = {lang: len(c) for lang, c in cands.items()}
-    t = time.perf_counter()
-    if model is not None:
-        everything = [c for lang in langs for c in cands[lang]]
-        rank.score_candidates(everything, model, batch_size=batch_size, progress=progress)
-    times["ranking"] = time.perf_counter() - t
-    kept = {lang: rank.select(cands[lang], policy) for lang in langs}
-    summary["kept"] = {lang: len(v) for lang, v in kept.items()}
-    if model is not None:
-        summary["mean_score"] = {lang: (sum(c.score for c in v) / len(v) if v else None) for lang, v in cands.items()}
+    kept = _rank_and_select(cands, model, policy, summary, batch_size, progress)
     return {lang: to_dataset(kept[lang], policy) for lang in langs}, summary
 
 
-def augment_corpus(train_sets: Mapping[str, object], *, mode: str = "cluster", n_candidates: int = 5, seed: int = 0,
-                   k: int | None = None, align_threshold: float = 0.5, sources: Mapping[str, Sequence[str]] | None = None,
-                   model=None, policy: str = "x1", cache_dir: str | Path | None = None,
-                   report_dir: str | Path | None = None, **kwargs) -> dict:
-    """Per-language Datasets of the new rows only (provenance: orig_id, replacements, rank_score, policy)."""
-    out, _ = run_augmentation(train_sets, mode=mode, n_candidates=n_candidates, seed=seed, k=k,
-                              align_threshold=align_threshold, sources=sources, model=model, policy=policy,
-                              cache_dir=cache_dir, report_dir=report_dir, **kwargs)
-    return out
+def _check_choices(mode: str, policy: str, model) -> None:
+    from hubkit.augment.rank import POLICIES
+
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    if policy == "all-correct" and model is None and mode != "none":
+        raise ValueError("policy 'all-correct' needs a NER model (--model) to score the candidates")
+
+
+def _prepared_sets(train_sets: Mapping[str, object]) -> dict:
+    """Each language's training split, with ids, its columns checked."""
+    sets = {}
+    for lang, ds in train_sets.items():
+        ds = with_ids(train_split(ds, lang), lang)
+        check_columns(ds, lang)
+        sets[lang] = ds
+    return sets
+
+
+def _checked_sources(sources: Mapping[str, Sequence[str]] | None, langs: list[str]) -> dict[str, list[str]]:
+    from hubkit.augment.clusters import default_sources
+
+    sources = {t: list(v) for t, v in (sources or default_sources(langs)).items()}
+    for target, srcs in sources.items():
+        for s in [target, *srcs]:
+            if s not in langs:
+                raise ValueError(f"sources: {s!r} is not among the given languages {langs}")
+    return sources
+
+
+def _checked_targets(targets: Sequence[str] | None, langs: list[str]) -> list[str]:
+    unknown = [t for t in (targets or []) if t not in langs]
+    if unknown:
+        raise ValueError(f"targets {unknown} are not among the given languages {langs}")
+    return list(targets) if targets else langs
+
+
+def _cluster(pools: Pools, sets: dict, summary: dict, *, seed: int, k: int | None, align_threshold: float,
+             vectors, fasttext_params, cache_dir, report_dir, progress: bool) -> None:
+    """Vectors -> K-Means per language and type -> cross-lingual alignment, into `pools`."""
+    from hubkit.augment.clusters import align_clusters, cluster_bank, write_report
+    from hubkit.augment.embeddings import FastTextParams, load_vectors, train_fasttext
+
+    times = summary["times_s"]
+    t = time.perf_counter()
+    if vectors is not None:
+        kv = load_vectors(vectors)
+    else:
+        params = fasttext_params or FastTextParams(seed=seed)
+        kv = train_fasttext([tok for ds in sets.values() for tok in ds["tokens"]], params, cache_dir, progress)
+    times["embeddings"] = time.perf_counter() - t
+    t = time.perf_counter()
+    clustering = cluster_bank(pools.bank, kv, k=k, seed=seed, progress=progress)
+    times["clusters"] = time.perf_counter() - t
+    t = time.perf_counter()
+    alignment = align_clusters(clustering, pools.sources, align_threshold)
+    times["alignment"] = time.perf_counter() - t
+    pools.clustering, pools.alignment = clustering, alignment
+    summary["clusters"] = {f"{l}/{e}": {"k": g.k, "silhouette": g.silhouette, "forms": len(g.surfaces)}
+                           for (l, e), g in sorted(clustering.groups.items())}
+    summary["aligned_links"] = sum(len(v) - 1 for v in alignment.values())
+    if report_dir is not None:
+        clustering.save(Path(report_dir) / "clusters")
+        write_report(clustering, alignment, report_dir)
+
+
+def _rank_and_select(cands: dict, model, policy: str, summary: dict, batch_size: int, progress: bool) -> dict:
+    """Score every candidate with the NER model (when given), then keep each sentence's by `policy`."""
+    from hubkit.augment import rank
+
+    t = time.perf_counter()
+    if model is not None:
+        everything = [c for lang_cands in cands.values() for c in lang_cands]
+        rank.score_candidates(everything, model, batch_size=batch_size, progress=progress)
+    summary["times_s"]["ranking"] = time.perf_counter() - t
+    kept = {lang: rank.select(c, policy) for lang, c in cands.items()}
+    summary["kept"] = {lang: len(v) for lang, v in kept.items()}
+    if model is not None:
+        summary["mean_score"] = {lang: (sum(c.score for c in v) / len(v) if v else None) for lang, v in cands.items()}
+    return kept
 
 
 # ---------------------------------------------------------------- loading and CLI

@@ -21,7 +21,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-LANGUAGES = ("urdu", "shahmukhi", "sindhi", "pashto")
+from hubkit.languages import LANGUAGES
+
 
 # How each language's letters are read: spelling -> concept. Arabic kaf ك, alef maksura ى and
 # the other language's variants of yeh/heh are read too, since they occur in every corpus.
@@ -102,7 +103,3 @@ def to_orthography(word: str, source: str, target: str) -> str:
         return write[concept]
 
     return _pattern(source).sub(sub, word)
-
-
-def convert_tokens(tokens, source: str, target: str) -> list[str]:
-    return [to_orthography(t, source, target) for t in tokens]

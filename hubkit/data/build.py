@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from hubkit.data import corpora
 from hubkit.data import dataset_repo
 from hubkit.data.labels import LABELS
+from hubkit.languages import LANGUAGES
 from hubkit.data.readers import ReadReport
 
 EXTRA_CONFIGS = ["urdu-mk-pucit", "urdu-uner", "urdu-ijcnlp2008", "urdu-jahangir", "shahmukhi-ner"]
@@ -133,7 +134,7 @@ def build_pakner(data_dir: Path | None, out: Path, org: str = "ORG", strict: boo
     licenses = sorted({c.corpus.license for c in loaded.values()})
     meta = {
         "pretty_name": "pakner: NER for Urdu, Shahmukhi, Sindhi and Pashto",
-        "language": sorted({corpora.LANGS[c.corpus.lang] for c in loaded.values()}),
+        "language": sorted({LANGUAGES[c.corpus.lang] for c in loaded.values()}),
         "license": "other",
         "license_name": "mixed-upstream",
         "license_details": " | ".join(licenses),

@@ -9,7 +9,6 @@ an upstream test split is never touched.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import random
@@ -19,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubkit.data.labels import LABELS, tags_to_ids
+from hubkit.errors import DataError
+from hubkit.files import cache_root, sha256_file
 from hubkit.data.readers import ReadReport, Sentence, read_arrow, read_columns, read_inline_markup
 
-LANGS: dict[str, str] = {"urdu": "ur", "shahmukhi": "pnb", "sindhi": "sd", "pashto": "ps"}
 SPLITS = ("train", "validation", "test")
 CARVE_SEED = 42
 UPSTREAM_URL = os.environ.get("PAKNER_UPSTREAM_URL", "https://raw.githubusercontent.com")
@@ -56,7 +56,7 @@ class UpstreamFile:
 @dataclass(frozen=True)
 class Corpus:
     name: str  # also the config name of its own config, e.g. "urdu-uner"
-    lang: str  # one of LANGS
+    lang: str  # one of hubkit.languages.LANGUAGES
     title: str
     format: str  # arrow | conll3 | columns2 | inline
     files: dict[str, UpstreamFile]  # upstream split name -> file
@@ -187,21 +187,9 @@ PRIMARY: dict[str, str] = {
 }
 
 
-class DataError(RuntimeError):
-    """A corpus file that is missing, or whose bytes are not the pinned upstream ones."""
-
-
 def default_data_dir() -> Path | None:
     env = os.environ.get("PAKNER_DATA_DIR")
     return Path(env) if env else None
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def locate(upstream: UpstreamFile, data_dir: Path | None, cache_dir: Path | None = None,
@@ -218,7 +206,7 @@ def locate(upstream: UpstreamFile, data_dir: Path | None, cache_dir: Path | None
         if not path.is_file():
             raise DataError(f"{path}: not found (expected the upstream file {upstream.repo}@{upstream.commit[:7]}:{upstream.path})")
     else:
-        cache = Path(cache_dir or os.environ.get("HUBKIT_CACHE", Path.home() / ".cache" / "hubkit")) / "upstream"
+        cache = Path(cache_dir or cache_root()) / "upstream"
         path = cache / upstream.local
         if not path.is_file():
             _download(upstream, path)

@@ -24,7 +24,10 @@ from pathlib import Path
 
 import yaml
 
-from hubkit.data.corpora import FORMATS, LANGS, REGISTRY, SPLITS, Corpus, DataError, UpstreamFile, sha256_file
+from hubkit.data.corpora import FORMATS, REGISTRY, SPLITS, Corpus, UpstreamFile
+from hubkit.errors import DataError
+from hubkit.files import sha256_file
+from hubkit.languages import LANGUAGES
 
 REQUIRED = ("name", "lang", "format", "license", "files")
 OPTIONAL = ("title", "citation", "carve", "note")
@@ -41,11 +44,11 @@ def load_corpus_spec(spec: Path) -> Corpus:
             ([f"unknown key(s) {', '.join(unknown)}"] if unknown else [])
             + ([f"missing key(s) {', '.join(missing)}"] if missing else [])) + f" (keys: {', '.join(REQUIRED + OPTIONAL)})")
     name, lang, fmt = (str(values[k]) for k in ("name", "lang", "format"))
-    if not NAME_RE.fullmatch(name) or name in REGISTRY or name in LANGS or name == "all":
+    if not NAME_RE.fullmatch(name) or name in REGISTRY or name in LANGUAGES or name == "all":
         raise DataError(f"{spec}: name {name!r} must be lower-case letters, digits and '-', and not a built-in "
                         "corpus or config name")
-    if lang not in LANGS:
-        raise DataError(f"{spec}: lang {lang!r} is not one of {', '.join(LANGS)}")
+    if lang not in LANGUAGES:
+        raise DataError(f"{spec}: lang {lang!r} is not one of {', '.join(LANGUAGES)}")
     if fmt not in FORMATS:
         raise DataError(f"{spec}: format {fmt!r} is not one of {', '.join(FORMATS)}")
     files = _files(spec, values["files"])

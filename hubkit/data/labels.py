@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from hubkit.errors import DataError
+
 LABELS: list[str] = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
 LABEL2ID: dict[str, int] = {label: i for i, label in enumerate(LABELS)}
 ID2LABEL: dict[int, str] = dict(enumerate(LABELS))
@@ -25,7 +27,7 @@ TYPE_ALIASES: dict[str, str | None] = {
 }
 
 
-class UnknownTagError(ValueError):
+class UnknownTagError(DataError):
     """A tag that is neither in the scheme nor a known upstream type."""
 
 

@@ -10,16 +10,11 @@ from __future__ import annotations
 from typing import Iterable
 
 from hubkit.data.labels import LABEL2ID, LABELS
+from hubkit.errors import DataError
+from hubkit.languages import CODE_TO_LANGUAGE, LANGUAGES
 
-# Dataset config name -> ISO 639 code used in model cards.
-LANGUAGES: dict[str, str] = {"urdu": "ur", "shahmukhi": "pnb", "sindhi": "sd", "pashto": "ps"}
-CODE2LANG = {code: name for name, code in LANGUAGES.items()}
 LANG_COLUMN = "hubkit_lang"  # the config a sentence was loaded from (what per-language scores use)
 REQUIRED_COLUMNS = ("tokens", "ner_tags")
-
-
-class DataError(ValueError):
-    """A dataset that cannot be used for training or evaluation, with where and why."""
 
 
 def normalize_languages(languages: Iterable[str]) -> list[str]:
@@ -30,11 +25,11 @@ def normalize_languages(languages: Iterable[str]) -> list[str]:
             part = part.strip().lower()
             if not part:
                 continue
-            names = list(LANGUAGES) if part == "all" else [CODE2LANG.get(part, part)]
+            names = list(LANGUAGES) if part == "all" else [CODE_TO_LANGUAGE.get(part, part)]
             for name in names:
                 if name not in LANGUAGES:
                     raise DataError(f"unknown language {part!r}: use all, {', '.join(LANGUAGES)} "
-                                    f"or {', '.join(CODE2LANG)}")
+                                    f"or {', '.join(CODE_TO_LANGUAGE)}")
                 if name not in out:
                     out.append(name)
     if not out:

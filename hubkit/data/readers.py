@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from hubkit.data.labels import LABELS, TagStats, UnknownTagError, to_bio
+from hubkit.errors import DataError
 
 UTF8_BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -32,7 +33,7 @@ class Sentence:
     line: int = 0  # first line in the upstream file (0 for Arrow rows)
 
 
-class ReaderError(ValueError):
+class ReaderError(DataError):
     """Bad input: the message names the file, the line and the reason."""
 
     def __init__(self, path: Path | str, line: int | None, reason: str):

@@ -1,1 +1,7 @@
-"""evaluation"""
+"""A model and word-level data -> predicted tags per word -> entity-level scores.
+
+In: a token classifier (PyTorch or ONNX) and a dataset split. Out: BIO-valid tags per word
+(decoding, predict), seqeval scores overall, per language and per type with span confusion
+matrices (metrics), and the `hubkit evaluate` verb. Augmentation's ranker and the trainers
+both predict through here.
+"""

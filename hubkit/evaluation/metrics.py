@@ -135,7 +135,3 @@ def format_table(results: dict, title: str = "") -> str:
         block(lang, res)
     block("all", results)
     return "\n".join(lines)
-
-
-def print_table(results: dict, title: str = "") -> None:
-    print(format_table(results, title))

@@ -144,5 +144,5 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-__all__ = ["LANGUAGES", "DataError", "load_ner_data", "encode_windows", "predict_words", "evaluate_model",
+__all__ = ["load_ner_data", "encode_windows", "predict_words", "evaluate_model",
            "evaluate_dataset", "normalize_languages", "add_cli"]

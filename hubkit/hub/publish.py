@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from hubkit.errors import HubkitError
 from hubkit.redact import redact
 
 REPO_TYPES = ("dataset", "model")
@@ -37,7 +38,7 @@ SKIP_FILES = {".DS_Store"}
 CHUNK = 1 << 20
 
 
-class PublishError(RuntimeError):
+class PublishError(HubkitError):
     """Publishing failed; the message says which step and which file, never the token."""
 
 
@@ -238,52 +239,95 @@ def publish(
             enable_progress_bars()
 
 
+@dataclass
+class _Remote:
+    """One repo on one endpoint: every call's failure becomes a PublishError that says which step
+    failed, with the token scrubbed."""
+
+    api: object
+    repo_id: str
+    repo_type: str
+    endpoint: str
+    secret: str | None
+
+    def call(self, step: str, fn, *args, **kwargs):
+        from huggingface_hub.errors import HfHubHTTPError
+
+        try:
+            return fn(*args, **kwargs)
+        except (HfHubHTTPError, _http_client().HTTPError, OSError, RuntimeError, ValueError) as err:
+            if isinstance(err, PublishError):
+                raise
+            raise _explain(err, step, self.endpoint, self.secret) from None
+
+    def explain(self, err: Exception, step: str) -> PublishError:
+        return _explain(err, step, self.endpoint, self.secret)
+
+
 def _publish(api, local: dict[str, Path], repo_id: str, repo_type: str, branch: str, private: bool,
              commit_message: str | None, tag: str | None, endpoint: str, secret: str | None,
              progress: bool) -> PublishResult:
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
+    remote = _Remote(api, repo_id, repo_type, endpoint, secret)
+    created = _ensure_repo(remote, private)
+    refs, head = _ensure_branch(remote, branch)
+    added, changed, removed, unchanged, sha256s = _diff(remote, local, branch, head, progress)
+    result = PublishResult(repo_id, repo_type, branch, endpoint, head, head, None, added, changed, removed,
+                           unchanged, created, tag)
+    # an existing tag must already name what we publish: check before committing anything
+    tags = {t.name: t.target_commit for t in refs.tags}
+    will_commit = bool(added or changed or removed)
+    if tag and tag in tags and (will_commit or tags[tag] != head):
+        raise PublishError(f"publish: tag {tag!r} already exists on {repo_id} (at {tags[tag]}); choose another tag")
+    if will_commit:
+        info = _commit(remote, local, result, sha256s, commit_message)
+        result.commit_oid, result.commit_url = info.oid, info.commit_url
+    if tag and tag not in tags:  # idempotent when the tag already names this commit
+        remote.call(f"tagging {result.commit_oid} as {tag}", api.create_tag, repo_id, tag=tag,
+                    revision=result.commit_oid, repo_type=repo_type)
+    return result
+
+
+def _ensure_repo(remote: _Remote, private: bool) -> bool:
+    """Create the repo when it does not exist; True when it was created."""
     from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError
 
-    httpx2 = _http_client()
-
-    def call(step: str, fn, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (HfHubHTTPError, httpx2.HTTPError, OSError, RuntimeError, ValueError) as err:
-            if isinstance(err, PublishError):
-                raise
-            raise _explain(err, step, endpoint, secret) from None
-
-    # 1. the repo and the branch
-    created = False
     try:
-        info = api.repo_info(repo_id, repo_type=repo_type)
+        info = remote.api.repo_info(remote.repo_id, repo_type=remote.repo_type)
     except RepositoryNotFoundError as err:
         if _http_status(err) == 401 and (err.response.headers.get("X-Error-Message") or "").startswith("Invalid"):
-            raise _explain(err, f"reading {repo_id}", endpoint, secret) from None
-        call(f"creating {repo_type} repo {repo_id}", api.create_repo, repo_id, repo_type=repo_type,
-             private=private, exist_ok=True)
-        created = True
-    except (HfHubHTTPError, httpx2.HTTPError) as err:
-        raise _explain(err, f"reading {repo_id}", endpoint, secret) from None
-    else:
-        if private and not info.private:
-            print(f"publish: warning: {repo_id} already exists and is public; --private only applies to new repos",
-                  file=sys.stderr)
-    refs = call(f"listing the refs of {repo_id}", api.list_repo_refs, repo_id, repo_type=repo_type)
+            raise remote.explain(err, f"reading {remote.repo_id}") from None
+        remote.call(f"creating {remote.repo_type} repo {remote.repo_id}", remote.api.create_repo, remote.repo_id,
+                    repo_type=remote.repo_type, private=private, exist_ok=True)
+        return True
+    except (HfHubHTTPError, _http_client().HTTPError) as err:
+        raise remote.explain(err, f"reading {remote.repo_id}") from None
+    if private and not info.private:
+        print(f"publish: warning: {remote.repo_id} already exists and is public; --private only applies to new repos",
+              file=sys.stderr)
+    return False
+
+
+def _ensure_branch(remote: _Remote, branch: str):
+    """(refs, head commit of `branch`), creating the branch when missing."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api, repo_id, repo_type = remote.api, remote.repo_id, remote.repo_type
+    refs = remote.call(f"listing the refs of {repo_id}", api.list_repo_refs, repo_id, repo_type=repo_type)
     if branch not in {b.name for b in refs.branches}:
         if branch in {t.name for t in refs.tags} or _looks_like_commit(branch):
             raise PublishError(f"publish: revision {branch!r} is a tag or a commit; publish to a branch")
-        call(f"creating branch {branch}", api.create_branch, repo_id, branch=branch, repo_type=repo_type)
+        remote.call(f"creating branch {branch}", api.create_branch, repo_id, branch=branch, repo_type=repo_type)
     try:
-        head = api.repo_info(repo_id, repo_type=repo_type, revision=branch).sha
-    except (HfHubHTTPError, httpx2.HTTPError) as err:
-        raise _explain(err, f"reading the head of {repo_id}@{branch}", endpoint, secret) from None
+        return refs, api.repo_info(repo_id, repo_type=repo_type, revision=branch).sha
+    except (HfHubHTTPError, _http_client().HTTPError) as err:
+        raise remote.explain(err, f"reading the head of {repo_id}@{branch}") from None
 
-    # 2. diff against the remote tree at that exact head
-    remote = {
-        f.path: f for f in call(f"listing the files of {repo_id}@{branch}", lambda: list(
-            api.list_repo_tree(repo_id, repo_type=repo_type, revision=head, recursive=True)))
+
+def _diff(remote: _Remote, local: dict[str, Path], branch: str, head: str, progress: bool):
+    """(added, changed, removed, unchanged count, sha256 per local file) against the tree at `head`."""
+    theirs_by_path = {
+        f.path: f for f in remote.call(f"listing the files of {remote.repo_id}@{branch}", lambda: list(
+            remote.api.list_repo_tree(remote.repo_id, repo_type=remote.repo_type, revision=head, recursive=True)))
         if hasattr(f, "blob_id")
     }
     added, changed, unchanged = [], [], 0
@@ -292,45 +336,37 @@ def _publish(api, local: dict[str, Path], repo_id: str, repo_type: str, branch: 
                                  disable=not progress or len(local) < 50):
         sha256, git_oid = _hashes(local_path)
         sha256s[path] = sha256
-        theirs = remote.get(path)
+        theirs = theirs_by_path.get(path)
         if theirs is None:
             added.append(path)
         elif (theirs.lfs.sha256 if theirs.lfs else theirs.blob_id) == (sha256 if theirs.lfs else git_oid):
             unchanged += 1
         else:
             changed.append(path)
-    removed = sorted(p for p in remote if p not in local and p not in HUB_MANAGED)
-    result = PublishResult(repo_id, repo_type, branch, endpoint, head, head, None, added, changed, removed,
-                           unchanged, created, tag)
+    removed = sorted(p for p in theirs_by_path if p not in local and p not in HUB_MANAGED)
+    return added, changed, removed, unchanged, sha256s
 
-    # an existing tag must already name what we publish: check before committing anything
-    tags = {t.name: t.target_commit for t in refs.tags}
-    will_commit = bool(added or changed or removed)
-    if tag and tag in tags and (will_commit or tags[tag] != head):
-        raise PublishError(f"publish: tag {tag!r} already exists on {repo_id} (at {tags[tag]}); choose another tag")
 
-    # 3. one commit with every change, on top of `head`
-    if will_commit:
-        operations = []
-        for path in added + changed:
-            op = CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(local[path]))
-            op.upload_info.sha256 = bytes.fromhex(sha256s[path])  # already hashed: skip a second read
-            operations.append(op)
-        operations += [CommitOperationDelete(path_in_repo=p) for p in removed]
-        message = commit_message or (f"hubkit publish: {len(added)} added, {len(changed)} changed, "
-                                     f"{len(removed)} removed")
-        description = "\n".join([f"added: {p}" for p in added] + [f"changed: {p}" for p in changed]
-                                + [f"removed: {p}" for p in removed])
-        info = call(f"committing to {repo_id}@{branch} (nothing was committed; the remote is unchanged)",
-                    api.create_commit, repo_id, operations, commit_message=message,
-                    commit_description=description, repo_type=repo_type, revision=branch, parent_commit=head)
-        result.commit_oid, result.commit_url = info.oid, info.commit_url
+def _commit(remote: _Remote, local: dict[str, Path], result: PublishResult, sha256s: dict[str, str],
+            commit_message: str | None):
+    """One commit with every change, on top of the head the diff was taken against."""
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete
 
-    # 4. the tag (idempotent when it already names this commit)
-    if tag and tag not in tags:
-        call(f"tagging {result.commit_oid} as {tag}", api.create_tag, repo_id, tag=tag,
-                 revision=result.commit_oid, repo_type=repo_type)
-    return result
+    added, changed, removed = result.added, result.changed, result.removed
+    operations = []
+    for path in added + changed:
+        op = CommitOperationAdd(path_in_repo=path, path_or_fileobj=str(local[path]))
+        op.upload_info.sha256 = bytes.fromhex(sha256s[path])  # already hashed: skip a second read
+        operations.append(op)
+    operations += [CommitOperationDelete(path_in_repo=p) for p in removed]
+    message = commit_message or (f"hubkit publish: {len(added)} added, {len(changed)} changed, "
+                                 f"{len(removed)} removed")
+    description = "\n".join([f"added: {p}" for p in added] + [f"changed: {p}" for p in changed]
+                            + [f"removed: {p}" for p in removed])
+    return remote.call(f"committing to {remote.repo_id}@{result.revision} (nothing was committed; the remote is "
+                       "unchanged)", remote.api.create_commit, remote.repo_id, operations, commit_message=message,
+                       commit_description=description, repo_type=remote.repo_type, revision=result.revision,
+                       parent_commit=result.parent_oid)
 
 
 def _http_client():

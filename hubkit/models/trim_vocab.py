@@ -30,10 +30,12 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from hubkit.errors import ModelError
+from hubkit.files import atomic_folder, cache_root
 
 TRIM_INFO = "hubkit_trim.json"
 TRIM_RECIPE = 1  # part of the cache key: bump when what is kept changes
@@ -50,7 +52,7 @@ _ASCII = re.compile(r"[!-~]+")
 _ASCII_NUMERIC = re.compile(r"[0-9!-/:-@\[-`{-~]+")
 
 
-class TrimError(ValueError):
+class TrimError(ModelError):
     """A model folder that cannot be trimmed (no fast Unigram tokenizer, no embedding rows)."""
 
 
@@ -188,9 +190,7 @@ def write_trimmed(model_dir: str | os.PathLike, kept: list[int], out_dir: str | 
     spec = _read_spec(model_dir)
     config = json.loads((model_dir / "config.json").read_text())
     tensors = _trimmed_tensors(model_dir, config["vocab_size"], kept)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir, replace=True) as tmp:
         save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
         (tmp / "config.json").write_text(json.dumps(_trimmed_config(model_dir, kept), indent=2) + "\n")
         (tmp / "tokenizer.json").write_text(json.dumps(trimmed_spec(spec, kept), ensure_ascii=False), encoding="utf-8")
@@ -200,12 +200,6 @@ def write_trimmed(model_dir: str | os.PathLike, kept: list[int], out_dir: str | 
         record = {"recipe": TRIM_RECIPE, "source_vocab_size": len(spec["model"]["vocab"]), "kept": len(kept),
                   **(info or {})}
         (tmp / TRIM_INFO).write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
-        os.chmod(tmp, 0o755)
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.rename(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return TrimResult(out_dir, kept, len(spec["model"]["vocab"]))
 
 
@@ -239,14 +233,14 @@ def vocabulary_texts(dataset: str) -> tuple[list[list[str]], list[str]]:
 def trimmed_model_for_dataset(model_dir: str | os.PathLike, dataset: str,
                               cache_dir: str | os.PathLike | None = None) -> Path:
     """The model trimmed on the dataset's train+validation text, built once per (model, text)."""
-    from hubkit.models.encoders import default_cache_dir, load_tokenizer
+    from hubkit.models.encoders import load_tokenizer
 
     model_dir = Path(model_dir)
     words, read = vocabulary_texts(dataset)
     spec = _read_spec(model_dir)
     kept = pieces_to_keep(spec, used_piece_ids(load_tokenizer(str(model_dir)), words))
     key = hashlib.sha256(json.dumps([model_dir.name, kept, TRIM_RECIPE]).encode()).hexdigest()[:12]
-    folder = Path(cache_dir or default_cache_dir()) / "models" / "trimmed" / f"{model_dir.name}-{key}"
+    folder = Path(cache_dir or cache_root()) / "models" / "trimmed" / f"{model_dir.name}-{key}"
     if (folder / TRIM_INFO).is_file():
         return folder
     info = {"source": model_dir.name, "dataset": Path(dataset).name, "splits": read}

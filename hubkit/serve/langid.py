@@ -28,7 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-LANGUAGES: tuple[str, ...] = ("urdu", "shahmukhi", "sindhi", "pashto")
+
 
 SINDHI_LETTERS = frozenset("ٺٻٽٿڀڃڄڇڊڌڍڏڙڦڪڱڳڻ۽۾")
 PASHTO_LETTERS = frozenset("ټځڅډړږښګڼۍې")
@@ -74,7 +74,7 @@ class LangGuess:
 
 
 def detect(text: str) -> LangGuess:
-    """Guess the language of `text` (one of LANGUAGES); Urdu when nothing tells."""
+    """Guess the language of `text` (one of hubkit.languages.LANGUAGES); Urdu when nothing tells."""
     letters = Counter(ch for ch in text if "\u0600" <= ch <= "\u06ff")
     words = _WORD_RE.findall(text)
     sindhi = sum(n for ch, n in letters.items() if ch in SINDHI_LETTERS)

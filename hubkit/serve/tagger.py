@@ -26,7 +26,6 @@ import csv
 import io
 import json
 import os
-import re
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path

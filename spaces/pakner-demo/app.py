@@ -35,7 +35,8 @@ import gradio as gr
 import yaml
 
 from hubkit.data.labels import entity_spans
-from hubkit.serve.langid import LANGUAGES, detect
+from hubkit.languages import LANGUAGES
+from hubkit.serve.langid import detect
 from hubkit.serve.tagger import CSV_COLUMNS, Tagger, default_model, split_lines, tagged_lines, write_results
 
 MAX_CHARS = int(os.environ.get("PAKNER_MAX_CHARS", "5000"))
