@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
+from hubkit.hub.cards import render_onnx_card
 from hubkit.models.onnx import ONNX_FILE, ONNX_INFO, OnnxTokenClassifier, is_onnx_folder
 
 QUANTIZE = ("none", "int8")
@@ -127,7 +128,7 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
         if dataset:
             info["test"] = _scores(tmp, dataset)
         (tmp / ONNX_INFO).write_text(json.dumps(info, indent=2) + "\n")
-        (tmp / "README.md").write_text(onnx_card(info, model_dir), encoding="utf-8")
+        (tmp / "README.md").write_text(render_onnx_card(info, model_dir), encoding="utf-8")
         os.chmod(tmp, 0o755)
         if out_dir.exists():  # an empty folder (checked above)
             out_dir.rmdir()
@@ -144,24 +145,6 @@ def _scores(folder: Path, dataset: str) -> dict:
     results = evaluate_model(str(folder), dataset, ["all"], split="test")
     per_lang = {lang: round(100 * r["overall"]["f1"], 2) for lang, r in results.get("per_language", {}).items()}
     return {"overall_f1": round(100 * results["overall"]["f1"], 2), "per_language_f1": per_lang}
-
-
-def onnx_card(info: dict, model_dir: Path) -> str:
-    scores = ""
-    if info.get("test"):
-        rows = "\n".join(f"| {lang} | {f1:.2f} |" for lang, f1 in info["test"]["per_language_f1"].items())
-        scores = f"\n## Test F1 of this folder (entity level, ONNX Runtime)\n| language | F1 |\n|---|---|\n{rows}\n"
-    source_card = model_dir / "README.md"
-    base = f"Source model card: see `{model_dir.name}`." if source_card.is_file() else ""
-    return (f"---\nlibrary_name: onnxruntime\npipeline_tag: token-classification\ntags: [ner, onnx]\n---\n"
-            f"# {model_dir.name} (ONNX{', int8' if info['quantize'] == 'int8' else ''})\n\n"
-            f"Exported by `hubkit export-onnx` with {info['exporter']} (torch {info['torch']}), "
-            f"run with onnxruntime {info['onnxruntime']}"
-            f"{'; fused, then MatMul weights quantised to int8 per channel in 7 bits (dynamic quantisation)' if info['quantize'] == 'int8' else ''}. "
-            f"Largest logit difference from the PyTorch model on the check sentences: "
-            f"{info['max_abs_logit_difference']:.2e}.\n\n"
-            f"Use it like the PyTorch folder: `hubkit tag --model <this folder>`, "
-            f"`hubkit evaluate --model <this folder> ...`, `PAKNER_MODEL=<this folder> make space`.\n{scores}\n{base}\n")
 
 
 # ----------------------------------------------------------------------------- CLI

@@ -43,6 +43,7 @@ from hubkit.data.loading import LANG_COLUMN, LANGUAGES, DataError, concat, load_
 from hubkit.data.labels import LABELS
 from hubkit.models.prompt import PromptFormat, format_answer, new_counts, parse_answer
 from hubkit.evaluation.metrics import compute_metrics, format_table, save_results
+from hubkit.hub.cards import render_llm_card
 from hubkit.options import (COUNT, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, PROBABILITY_BELOW_1, SHARE,
                             check_fields)
 
@@ -559,89 +560,6 @@ def _point_adapter_at_hub_base(folder: Path, name: str) -> None:
         config = json.loads(path.read_text())
         config["base_model_name_or_path"] = HUB_EQUIVALENT[name]
         path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-
-
-def render_llm_card(results: dict, image: str | None = None) -> str:
-    """README.md for a LoRA adapter (or a few-shot run): base model, prompt format, LoRA settings, results."""
-    from hubkit.models.causal import HUB_EQUIVALENT
-    from hubkit.models.prompt import TASK
-    from hubkit.hub.cards import LANGUAGE_NAMES, _hub_id, _results_table, card_data
-
-    setup = results["setup"]
-    base = setup["base_model"]
-    langs = ", ".join(LANGUAGE_NAMES.get(l, l) for l in setup["languages"])
-    lines = ["---"]
-    if "test" in results:
-        data = card_data(results)
-        data.library_name = "peft" if setup["mode"] == "lora" else "transformers"
-        data.pipeline_tag = "text-generation"
-        data.base_model = _hub_id(HUB_EQUIVALENT.get(base, base))
-        data.tags = ["ner", "named-entity-recognition", "lora", "peft", "text-generation"] + [
-            LANGUAGE_NAMES[l].split()[0].lower() for l in setup["languages"] if l in LANGUAGE_NAMES]
-        lines.append(data.to_yaml())
-    else:
-        lines.append(f"license: {setup.get('license', 'apache-2.0')}")
-    lines += ["---", "", f"# {results.get('model')}", ""]
-    if setup["mode"] == "lora":
-        lora = setup["lora"]
-        lines += [f"A LoRA adapter for `{base}` that lists the PER, LOC and ORG entities of {langs} sentences, "
-                  "trained with hubkit's `train_llm.py` (instruction fine-tuning, loss on the answer tokens only). "
-                  "Only the adapter weights are here: load the base model, then this adapter.", "",
-                  "## Training setup", "", "| setting | value |", "|---|---|",
-                  *[f"| {k} | {v} |" for k, v in [
-                      ("base model", base), ("dataset", setup["dataset"]), ("languages", ", ".join(setup["languages"])),
-                      ("training sentences (used / skipped as too long)",
-                       f"{setup['train_examples']} / {setup['skipped_too_long']}"),
-                      ("LoRA rank / alpha / dropout", f"{lora['r']} / {lora['alpha']} / {lora['dropout']}"),
-                      ("LoRA target modules", ", ".join(lora["target_modules"])),
-                      ("trainable / base parameters", f"{lora['trainable_parameters']:,} / {setup['base_parameters']:,}"),
-                      ("4-bit base (QLoRA)", setup["load_in_4bit"]), ("epochs / optimizer steps",
-                                                                     f"{setup['num_train_epochs']} / {setup['optimizer_steps']}"),
-                      ("batch size x accumulation x processes", f"{setup['per_device_train_batch_size']} x "
-                       f"{setup['gradient_accumulation_steps']} x {setup['num_processes']}"),
-                      ("learning rate / schedule / warmup", f"{setup['learning_rate']} / {setup['lr_scheduler_type']} / "
-                                                             f"{setup['warmup_ratio']}"),
-                      ("few-shot examples in each prompt", setup["num_shots"]), ("seed", setup["seed"])]], ""]
-    else:
-        lines += [f"`{base}` scored {setup['mode']} ({setup['num_shots']} examples per language drawn with seed "
-                  f"{setup['seed']} from the training split) on {langs}, with hubkit's `train_llm.py --do_train false`.", ""]
-    lines += ["## Prompt and answer format", "",
-              f"Chat template: {'yes' if setup['prompt']['chat_template'] else 'no (plain text prompt)'}. The prompt:", "",
-              "```", TASK.format(language="<language>"), "", "Sentence: <the words, joined by spaces>",
-              *([] if setup["prompt"]["chat_template"] else ["Entities:"]), "```", "",
-              "The answer, one line per entity in sentence order (or `NONE`), ended by "
-              f"`{' '.join(setup['prompt']['end_tokens'])}`:", "", "```", "PER: <words>", "LOC: <words>", "```", "",
-              "## Results", "",
-              "Greedy decoding; answers parsed back onto the words as BIO tags, then scored exactly like hubkit's "
-              "masked models (seqeval, strict IOB2, entity level, every word of every sentence). Lines that could "
-              "not be used are dropped and counted:", ""]
-    for split in ("test", "validation"):
-        if split not in results:
-            continue
-        counts = {k: v for k, v in results["parse"][split].items() if v}
-        lines += [f"### {split.capitalize()}", "", *_results_table(results[split]), "",
-                  f"Parse counts: `{json.dumps(counts)}`", ""]
-    if image:
-        lines += ["### Confusion of entity types (test)", "", f"![confusion matrix]({image})", ""]
-    if setup["mode"] == "lora":
-        repo = results.get("model") if "/" in str(results.get("model")) else "path/to/this/adapter"
-        lines += ["## Usage", "", "```python", "import torch", "from peft import AutoPeftModelForCausalLM",
-                  "from transformers import AutoTokenizer",
-                  "from hubkit.models.prompt import PromptFormat, parse_answer", "",
-                  f'model = AutoPeftModelForCausalLM.from_pretrained("{repo}")',
-                  f'tokenizer = AutoTokenizer.from_pretrained("{repo}")',
-                  f"fmt = PromptFormat(tokenizer{'' if setup['prompt']['chat_template'] else ', use_chat_template=False'})",
-                  'words = "کابل د افغانستان پلازمېنه ده".split()',
-                  'ids = fmt.prompt_ids(words, "pashto")',
-                  "out = model.generate(input_ids=torch.tensor([ids]), max_new_tokens=64, do_sample=False,",
-                  "                     eos_token_id=fmt.stop_ids)",
-                  "print(parse_answer(tokenizer.decode(out[0, len(ids):], skip_special_tokens=True), words).tags)",
-                  "```", ""]
-    lines += ["## Limitations", "",
-              "- Causal LMs score far below fine-tuned masked encoders on this task (Ehsan & Solorio 2025 report F1 "
-              "under 50 for LLaMA-3-8B-Instruct and Mistral-7B-Instruct).",
-              "- An entity the model spells differently from the sentence cannot be placed and counts as missed.", ""]
-    return "\n".join(lines)
 
 
 def write_llm_card(folder: str | Path, results: dict) -> Path:
