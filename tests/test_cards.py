@@ -176,3 +176,16 @@ def test_templates_resolve_and_are_declared_package_data():
     shipped = {p.name for pattern in patterns for p in (ROOT / "hubkit" / "hub").glob(pattern)}
     assert set(names) <= shipped
     assert any(d.lower().startswith("jinja2") for d in config["project"]["dependencies"])
+
+
+@pytest.mark.parametrize("mode", ["lora", "few-shot"])
+def test_llm_card_names_local_folders_without_their_path(tmp_path, mode):
+    """A local dataset or base-model folder shows by its name: no local path in a published card."""
+    data, base = tmp_path / "pakner-local", tmp_path / "my-base-model"
+    data.mkdir()
+    base.mkdir()
+    res = llm_results(mode)
+    res["setup"].update(dataset=str(data), base_model=str(base))
+    card = cards.render_llm_card(res)
+    assert str(tmp_path) not in card
+    assert "pakner-local (local folder)" in card if mode == "lora" else "my-base-model (local folder)" in card

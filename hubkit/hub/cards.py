@@ -185,7 +185,7 @@ def lora_setup_rows(setup: dict) -> list[tuple[str, object]]:
     """The "Training setup" table of a LoRA card, straight from results["setup"]."""
     lora = setup["lora"]
     return [
-        ("base model", setup["base_model"]), ("dataset", setup["dataset"]), ("languages", ", ".join(setup["languages"])),
+        ("base model", shown(setup["base_model"])), ("dataset", shown(setup["dataset"])), ("languages", ", ".join(setup["languages"])),
         ("training sentences (used / skipped as too long)", f"{setup['train_examples']} / {setup['skipped_too_long']}"),
         ("LoRA rank / alpha / dropout", f"{lora['r']} / {lora['alpha']} / {lora['dropout']}"),
         ("LoRA target modules", ", ".join(lora["target_modules"])),
@@ -212,7 +212,7 @@ def render_llm_card(results: dict, image: str | None = None) -> str:
     setup = results["setup"]
     lora = setup["mode"] == "lora"
     return render_template(
-        "llm_card.md", llm_card_data(results), model_title=results.get("model"), lora=lora, base=setup["base_model"],
+        "llm_card.md", llm_card_data(results), model_title=results.get("model"), lora=lora, base=shown(setup["base_model"]),
         language_names=language_names(setup["languages"]), setup_rows=lora_setup_rows(setup) if lora else [],
         mode=setup["mode"], num_shots=setup["num_shots"], seed=setup["seed"],
         chat_template=setup["prompt"]["chat_template"], end_tokens=" ".join(setup["prompt"]["end_tokens"]),
