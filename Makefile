@@ -63,7 +63,7 @@ flagship: venv
 	@test -f $(OUT)/pakner/README.md || $(BIN)/hubkit build --data-dir $(PAKNER_DATA_DIR) --out $(OUT)/pakner
 	$(BIN)/python -m hubkit.train configs/flagship.yaml --seed $(SEED) --output_dir $(FLAGSHIP)-seed$(SEED)
 	@if [ "$(SEED)" = 1 ]; then rm -rf $(FLAGSHIP) && cp -r $(FLAGSHIP)-seed1 $(FLAGSHIP) && rm -rf $(FLAGSHIP)/checkpoints; fi
-	$(BIN)/python -m hubkit.flagship_report $(OUT)/models results/flagship
+	$(BIN)/python -m hubkit.experiments.flagship_report $(OUT)/models results/flagship
 
 # The Gradio Space on http://127.0.0.1:7860 (model: $$PAKNER_MODEL, else build/models/pakner-e5-small, else build/models/demo)
 space: venv

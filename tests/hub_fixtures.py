@@ -1,4 +1,4 @@
-"""pytest fixtures around hubkit/hub_server.py: a local Hub endpoint the real clients talk to.
+"""pytest fixtures around hubkit/hub/server.py: a local Hub endpoint the real clients talk to.
 
 Use in a test module with `from tests.hub_fixtures import hub_server  # noqa: F401` (or
 `pytest_plugins = ["tests.hub_fixtures"]`). The fixture starts the server, points the environment

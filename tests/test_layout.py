@@ -105,3 +105,23 @@ def test_one_definition_of_each_shared_thing(name, table):
                if any(line.startswith(pattern) or line.startswith(f"{name} = ") for line in
                       p.read_text(encoding="utf-8").splitlines())]
     assert len(defined) == 1, f"{name} defined in {defined}"
+
+
+def test_no_module_imports_another_modules_private_names():
+    private = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hubkit"):
+                private += [f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.module}.{a.name}"
+                            for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not private, "private names used across modules (make them public or move them):\n" + "\n".join(private)
+
+
+def test_importing_hubkit_is_light_and_exports_the_public_api():
+    import subprocess
+    import sys
+
+    code = ("import sys, hubkit; names = hubkit.__all__; [getattr(hubkit, n) for n in names]; "
+            "print(len(names), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) >= 15 and out[1] == "False"

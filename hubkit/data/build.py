@@ -188,7 +188,7 @@ def add_cli(subparsers) -> None:
                    help=f"build only these corpora: {', '.join(ALL_CORPORA)}, or names from --corpus-file")
     p.add_argument("--corpus-file", action="append", type=Path, default=[], metavar="YAML",
                    help="add a corpus of your own: a YAML file naming its files, format, language and license "
-                        "(see hubkit/corpus_file.py); it becomes a config of its own. Repeatable")
+                        "(see hubkit/data/corpus_file.py); it becomes a config of its own. Repeatable")
     p.add_argument("--allow-modified", action="store_true",
                    help="build from local copies whose sha256 differs from the pinned upstream (corrected "
                         "files); the card records each changed file and its sha256")

@@ -37,7 +37,7 @@ def normalize_languages(languages: Iterable[str]) -> list[str]:
     return out
 
 
-def _config_names(dataset: str) -> list[str]:
+def config_names(dataset: str) -> list[str]:
     import datasets
 
     try:
@@ -46,7 +46,7 @@ def _config_names(dataset: str) -> list[str]:
         raise DataError(f"cannot read dataset {dataset!r}: {err}") from err
 
 
-def _load(dataset: str, config: str):
+def load_config(dataset: str, config: str):
     import datasets
 
     try:
@@ -77,18 +77,18 @@ def load_ner_data(dataset: str, languages: Iterable[str], policy: str | None = N
     """
     if not dataset:
         raise DataError("no dataset given (--dataset ORG/pakner or a folder laid out like it)")
-    configs = _config_names(dataset)
+    configs = config_names(dataset)
     splits = list(splits)
     out: dict[str, dict] = {split: {} for split in splits}
     for lang in normalize_languages(languages):
         if lang not in configs:
             raise DataError(f"dataset {dataset!r} has no config {lang!r} (configs: {', '.join(configs)})")
-        dd = _load(dataset, lang)
+        dd = load_config(dataset, lang)
         train_dd, train_split = dd, "train"
         if "train" in splits and policy:
             policy_cfg = next((c for c in (f"{lang}-{policy}", f"{lang}_{policy}") if c in configs), None)
             if policy_cfg:
-                train_dd = _load(dataset, policy_cfg)
+                train_dd = load_config(dataset, policy_cfg)
             train_split = _train_split_for_policy(list(train_dd), policy) if not policy_cfg else "train"
             if train_split is None or train_split not in train_dd:
                 raise DataError(f"dataset {dataset!r}: no training data for policy {policy!r} in language {lang!r} "

@@ -217,11 +217,11 @@ def trim_vocabulary(model_dir: str | os.PathLike, word_lists: Iterable[Sequence[
 # ----------------------------------------------------------------------------- corpus texts
 def vocabulary_texts(dataset: str) -> tuple[list[list[str]], list[str]]:
     """(word lists, "config/split" names read): every train* and validation split of every config."""
-    from hubkit.data.loading import _config_names, _load
+    from hubkit.data.loading import config_names, load_config
 
     words, read = [], []
-    for config in _config_names(dataset):
-        for split, ds in _load(dataset, config).items():
+    for config in config_names(dataset):
+        for split, ds in load_config(dataset, config).items():
             if split == "validation" or split.startswith("train"):
                 words.extend(ds["tokens"])
                 read.append(f"{config}/{split}")
@@ -282,10 +282,10 @@ def _cli_trim(args: argparse.Namespace) -> int:
           f"{folder_bytes(result.folder) / 2**20:.0f} MiB: {result.folder}")
     if args.report_split:
         full_tok, trim_tok = load_tokenizer(str(source)), load_tokenizer(str(result.folder))
-        from hubkit.data.loading import _config_names, _load
+        from hubkit.data.loading import config_names, load_config
 
-        for config in _config_names(args.dataset):
-            dd = _load(args.dataset, config)
+        for config in config_names(args.dataset):
+            dd = load_config(args.dataset, config)
             for split in args.report_split:
                 if split in dd:
                     rep = segmentation_report(full_tok, trim_tok, result.kept, dd[split]["tokens"])

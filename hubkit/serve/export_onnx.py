@@ -20,13 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
+from hubkit.errors import HubkitError
+from hubkit.files import atomic_folder
 from hubkit.hub.cards import render_onnx_card
-from hubkit.models.onnx import ONNX_FILE, ONNX_INFO, OnnxTokenClassifier, is_onnx_folder
+from hubkit.models.onnx import ONNX_FILE, ONNX_INFO, OnnxTokenClassifier
 
 QUANTIZE = ("none", "int8")
 CHECK_TEXTS = (["عمران", "خان", "لاہور", "میں", "ہیں"], ["ڪراچي", "سنڌ", "جو", "شهر"],
@@ -34,7 +33,7 @@ CHECK_TEXTS = (["عمران", "خان", "لاہور", "میں", "ہیں"], ["ڪ�
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
 
-class ExportError(ValueError):
+class ExportError(HubkitError):
     """A model or output folder that cannot be used for an export."""
 
 
@@ -109,10 +108,9 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
     model.eval()
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     except OSError as err:
         raise ExportError(f"--out {out_dir}: cannot write there ({err.strerror})") from err
-    try:
+    with atomic_folder(out_dir, replace=True) as tmp:  # replaced: an empty folder (checked above)
         _export_fp32(model, tokenizer, tmp / "fp32.onnx")
         if quantize == "int8":
             _quantize_int8(tmp / "fp32.onnx", tmp / ONNX_FILE, model.config)
@@ -129,12 +127,6 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
             info["test"] = _scores(tmp, dataset)
         (tmp / ONNX_INFO).write_text(json.dumps(info, indent=2) + "\n")
         (tmp / "README.md").write_text(render_onnx_card(info, model_dir), encoding="utf-8")
-        os.chmod(tmp, 0o755)
-        if out_dir.exists():  # an empty folder (checked above)
-            out_dir.rmdir()
-        os.rename(tmp, out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return info
 
 
