@@ -2,7 +2,11 @@
 
 In: the argument dataclasses (from the command line or a YAML file) naming a dataset, languages
 and a model. Out: `output_dir` with safetensors weights, tokenizer, results.json (validation
-and test, per language and type), a model card, and optionally a push to the Hub. The encoder
-loop (encoder) and the causal LM's LoRA or few-shot loop (lora) share their arguments and
-outputs.
+and test, per language and type), a model card, and optionally a push to the Hub.
+
+The two trainers, masked encoder (encoder) and causal LM with LoRA or few shots (lora), share:
+arguments (the option dataclasses and their parsing), loop (the training loop, with one gradient
+accumulation and clipping path, and its plugin hooks), best_model and checkpoints (plugins: the
+best weights by validation F1, early stopping, saving and resuming state) and outputs
+(results.json, all_results.json, publishing).
 """

@@ -6,7 +6,7 @@
     python -m hubkit.train_llm --model_name_or_path gemma3-270m --do_train false --num_shots 3 ...
 
 Each sentence becomes a prompt (task, language, the sentence's words) and a target listing its
-entities one per line as `TYPE: words` (or `NONE`; see hubkit/llm_prompt.py). Any
+entities one per line as `TYPE: words` (or `NONE`; see hubkit/models/prompt.py). Any
 `AutoModelForCausalLM` is trained with PEFT LoRA (rank, alpha, dropout and target modules
 configurable; 4-bit loading with bitsandbytes on a GPU), the loss on the target tokens only
 (labels -100 on the prompt). `--do_train false` scores the model as it is, with `--num_shots k`
@@ -25,131 +25,36 @@ with its tags), and README.md (model card: base model, prompt format, LoRA setti
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import inspect
 import json
 import logging
-import math
 import random
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Optional
 
 from transformers import StoppingCriteria
 
 from hubkit.data.loading import LANG_COLUMN, LANGUAGES, DataError, concat, load_ner_data, normalize_languages
 from hubkit.data.labels import LABELS
 from hubkit.models.prompt import PromptFormat, format_answer, new_counts, parse_answer
-from hubkit.evaluation.metrics import compute_metrics, format_table, save_results
+from hubkit.evaluation.metrics import compute_metrics, format_table
 from hubkit.hub.cards import render_llm_card
-from hubkit.options import (COUNT, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, PROBABILITY_BELOW_1, SHARE,
-                            check_fields)
+from hubkit.options import check_fields
+from hubkit.training.arguments import (EVAL_SPLITS, LlmDataArguments, LlmModelArguments, LlmTrainArguments,
+                                       LoraArguments, parse_dataclass_args, recorded_options)
+from hubkit.training.loop import Plugin, TrainLoop, start_accelerator
+from hubkit.training.outputs import check_push, flat_results, publish_when_asked, write_results
 
 logger = logging.getLogger("hubkit.training.lora")
-EVAL_SPLITS = ("validation", "test")
-
-
-@dataclass
-class LlmModelArguments:
-    model_name_or_path: str = field(metadata={"help": "Hub id or folder of a causal LM (e.g. meta-llama/Meta-Llama-3-8B-"
-                                                      "Instruct, mistralai/Mistral-7B-Instruct-v0.3), `gemma3-270m` "
-                                                      "(offline, from PyPI GGUF) or `tiny-llama` (random, for tests)"})
-    cache_dir: Optional[str] = field(default=None, metadata={"help": "where `tiny-llama`/`gemma3-270m` are built"})
-    trust_remote_code: bool = field(default=False, metadata={"help": "run code shipped with the model (off by default)"})
-    torch_dtype: str = field(default="auto", metadata={"help": "auto (bfloat16 on a GPU that has it, else float32), "
-                                                                "float32, bfloat16 or float16"})
-    load_in_4bit: bool = field(default=False, metadata={"help": "QLoRA: load the base model in 4-bit NF4 "
-                                                                "(needs a CUDA GPU and bitsandbytes)"})
-    use_chat_template: Optional[bool] = field(default=None, metadata={"help": "default: when the tokenizer has one"})
-    attn_implementation: Optional[str] = field(default=None, metadata={"help": "eager, sdpa, flash_attention_2, ..."})
-
-
-@dataclass
-class LoraArguments:
-    lora_r: int = field(default=16, metadata={"help": "LoRA rank"})
-    lora_alpha: int = field(default=32)
-    lora_dropout: float = field(default=0.05)
-    lora_target_modules: list[str] = field(default_factory=lambda: ["all-linear"],
-                                           metadata={"help": "module names (q_proj v_proj ...) or all-linear"})
-
-    ranges: ClassVar[dict] = {  # checked by hubkit.options.check_fields
-        "lora_r": COUNT,
-        "lora_alpha": POSITIVE,
-        "lora_dropout": PROBABILITY_BELOW_1,
-    }
-
-
-@dataclass
-class LlmDataArguments:
-    dataset: str = field(metadata={"help": "Hub dataset id or a folder laid out as ORG/pakner"})
-    languages: list[str] = field(default_factory=lambda: ["all"],
-                                 metadata={"help": "all, or one or more of urdu shahmukhi sindhi pashto (or ur pnb sd ps)"})
-    max_train_samples: Optional[int] = field(default=None, metadata={"help": "train on a random subset"})
-    max_eval_samples: Optional[int] = field(default=None, metadata={"help": "score the first N sentences per language"})
-    num_shots: int = field(default=0, metadata={"help": "examples per language, drawn with --seed from the training "
-                                                        "split, put in every prompt (few-shot)"})
-    max_seq_length: int = field(default=1024, metadata={"help": "training examples (prompt + answer) longer than this "
-                                                                "many tokens are skipped (counted)"})
-    eval_splits: list[str] = field(default_factory=lambda: list(EVAL_SPLITS),
-                                   metadata={"help": "splits to score: validation and/or test"})
-
-    ranges: ClassVar[dict] = {  # checked by hubkit.options.check_fields
-        "max_train_samples": COUNT,
-        "max_eval_samples": COUNT,
-        "num_shots": NON_NEGATIVE_INT,
-        "max_seq_length": COUNT,
-    }
-
-
-@dataclass
-class LlmTrainArguments:
-    output_dir: str = field(metadata={"help": "where the adapter, results and card are written"})
-    do_train: bool = field(default=True, metadata={"help": "false: zero-/few-shot scoring of the model as it is"})
-    num_train_epochs: int = field(default=1)
-    max_steps: Optional[int] = field(default=None, metadata={"help": "optimizer steps; overrides num_train_epochs"})
-    per_device_train_batch_size: int = field(default=4)
-    per_device_eval_batch_size: int = field(default=8)
-    gradient_accumulation_steps: int = field(default=1)
-    learning_rate: float = field(default=2e-4)
-    warmup_ratio: float = field(default=0.03)
-    weight_decay: float = field(default=0.0)
-    lr_scheduler_type: str = field(default="linear")
-    max_grad_norm: float = field(default=1.0)
-    gradient_checkpointing: bool = field(default=False)
-    logging_steps: int = field(default=10)
-    max_new_tokens: int = field(default=256, metadata={"help": "upper bound on answer tokens (each sentence also "
-                                                               "gets a budget from its length)"})
-    seed: int = field(default=42)
-    push_to_hub: bool = field(default=False, metadata={"help": "publish the adapter folder with hubkit.hub.publish"})
-    hub_model_id: Optional[str] = field(default=None, metadata={"help": "ORG/name of the model repo"})
-    license: str = field(default="apache-2.0", metadata={"help": "license for the model card (the base model's "
-                                                                  "license also applies)"})
-
-    ranges: ClassVar[dict] = {  # checked by hubkit.options.check_fields
-        "num_train_epochs": COUNT,
-        "max_steps": COUNT,
-        "per_device_train_batch_size": COUNT,
-        "per_device_eval_batch_size": COUNT,
-        "gradient_accumulation_steps": COUNT,
-        "learning_rate": NON_NEGATIVE,
-        "warmup_ratio": SHARE,
-        "weight_decay": NON_NEGATIVE,
-        "max_grad_norm": POSITIVE,
-        "logging_steps": COUNT,
-        "max_new_tokens": COUNT,
-        "seed": NON_NEGATIVE_INT,
-    }
-
 
 ARG_TYPES = (LlmModelArguments, LoraArguments, LlmDataArguments, LlmTrainArguments)
 
 
 def parse_args(argv: list[str] | None = None):
     """(model_args, lora_args, data_args, train_args) from the command line or one YAML/JSON file."""
-    from hubkit.training.encoder import parse_dataclass_args
-
     return parse_dataclass_args(ARG_TYPES, "hubkit train-llm", __doc__.split("\n\n")[0], argv)
 
 
@@ -157,13 +62,9 @@ def _check_args(model_args, data_args, train_args, lora_args=None) -> None:
     for args in (model_args, data_args, train_args, lora_args):
         if args is not None:
             check_fields(args)
-    if train_args.push_to_hub:
-        if not train_args.do_train:
-            raise ValueError("--push_to_hub publishes a trained adapter: it needs --do_train true")
-        if not train_args.hub_model_id:
-            raise ValueError("--push_to_hub needs --hub_model_id ORG/name")
-        if importlib.util.find_spec("hubkit.hub.publish") is None:
-            raise ValueError("--push_to_hub needs hubkit.hub.publish, which is not in this hubkit")
+    if train_args.push_to_hub and not train_args.do_train:
+        raise ValueError("--push_to_hub publishes a trained adapter: it needs --do_train true")
+    check_push(train_args)
     bad = [s for s in data_args.eval_splits if s not in EVAL_SPLITS]
     if bad or not data_args.eval_splits:
         raise ValueError(f"--eval_splits must be among {', '.join(EVAL_SPLITS)}, not {bad or 'nothing'}")
@@ -356,198 +257,192 @@ def evaluate_split(model, tokenizer, fmt, ds, shots, batch_size, max_new_tokens,
     return metrics, dict(counts), records
 
 
+class _StepLog(Plugin):
+    """The per-step loss and learning rate (results.json's `train_log`, the log every `logging_steps`), and
+    each epoch's mean step loss in the history."""
+
+    def __init__(self, logging_steps: int):
+        self.logging_steps, self.entries, self.epoch_losses = logging_steps, [], []
+
+    def on_step(self, loop) -> None:
+        step = loop.state.completed_steps
+        self.epoch_losses.append(loop.step_loss)
+        self.entries.append({"step": step, "loss": loop.step_loss, "learning_rate": loop.scheduler.get_last_lr()[0]})
+        if self.logging_steps and step % self.logging_steps == 0:
+            logger.info("step %d: loss %.4f", step, loop.step_loss)
+
+    def on_epoch_end(self, loop, epoch: int, train_loss: float) -> bool:
+        loop.state.history.append({"epoch": epoch, "step": loop.state.completed_steps,
+                                   "train_loss": sum(self.epoch_losses) / max(1, len(self.epoch_losses))})
+        self.epoch_losses = []
+        return False
+
+
+class _LoraRun:
+    """One `hubkit train-llm` run; `run()` calls its stages in order, which share what they made as attributes."""
+
+    def __init__(self, model_args: LlmModelArguments, lora_args: LoraArguments, data_args: LlmDataArguments,
+                 train_args: LlmTrainArguments):
+        _check_args(model_args, data_args, train_args, lora_args)
+        self.model_args, self.lora_args, self.data_args, self.train_args = model_args, lora_args, data_args, train_args
+        self.output_dir = Path(train_args.output_dir)
+        self.accelerator = start_accelerator(train_args.seed)
+        self.languages = normalize_languages(data_args.languages)
+        self.history, self.train_log = [], []
+
+    def load_data(self) -> None:
+        """The splits to score, the training split when training or drawing shots, the shots."""
+        args = self.data_args
+        need_train = self.train_args.do_train or args.num_shots > 0
+        splits = (["train"] if need_train else []) + list(args.eval_splits)
+        data = load_ner_data(args.dataset, self.languages, splits=splits)
+        for split in args.eval_splits:
+            if args.max_eval_samples:
+                data[split] = {l: ds.select(range(min(len(ds), args.max_eval_samples))) for l, ds in data[split].items()}
+        self.data = data
+        self.shots = draw_shots(data["train"], args.num_shots, self.train_args.seed) if args.num_shots else {}
+        self.train_ds = None
+        if self.train_args.do_train:
+            self.train_ds = concat(data["train"])
+            if args.max_train_samples:
+                n = min(args.max_train_samples, len(self.train_ds))
+                self.train_ds = self.train_ds.shuffle(seed=self.train_args.seed).select(range(n))
+
+    def load_model(self) -> None:
+        """The model (`tiny-llama` learns its tokenizer from the training sentences; built once, by rank 0)."""
+        from hubkit.models.causal import resolve_causal_model
+
+        args, acc = self.model_args, self.accelerator
+        with acc.main_process_first():
+            sentences = [" ".join(t) for t in self.train_ds["tokens"]] if self.train_ds is not None else []
+            name = resolve_causal_model(args.model_name_or_path, cache_dir=args.cache_dir, sentences=sentences,
+                                        seed=self.train_args.seed)
+        self.model, self.tokenizer = load_causal_lm(name, args, acc.local_process_index)
+        self.fmt = PromptFormat(self.tokenizer, args.use_chat_template)
+        self.setup = {
+            "base_model": args.model_name_or_path, "dataset": self.data_args.dataset, "languages": self.languages,
+            "mode": "lora" if self.train_args.do_train else ("few-shot" if self.data_args.num_shots else "zero-shot"),
+            **recorded_options(args, self.lora_args, self.data_args, self.train_args, training=False),
+            "prompt": self.fmt.describe(), "decoding": "greedy", "torch_dtype": str(_dtype(args.torch_dtype)),
+            "device": str(acc.device), "num_processes": acc.num_processes,
+            "base_parameters": sum(p.numel() for p in self.model.parameters()),
+        }
+
+    def train(self) -> None:
+        """LoRA on the model, trained on the answer tokens; the model as it is moved to its device otherwise."""
+        if not self.train_args.do_train:
+            if not self.model_args.load_in_4bit:  # a 4-bit model is placed on its GPU when loaded
+                self.model = self.model.to(self.accelerator.device)
+            return
+        examples, skipped = encode_train(self.train_ds, self.fmt, self.shots, self.data_args.max_seq_length)
+        if not examples:
+            raise DataError(f"no training example fits --max_seq_length {self.data_args.max_seq_length}")
+        model, trainable = self._with_adapter()
+        loop, log = self._loop(model, examples), _StepLog(self.train_args.logging_steps)
+        loop.plugins = [log]
+        logger.info("LoRA r=%d on %s: %d trainable of %d parameters; %d examples (%d skipped as too long), %d steps",
+                    self.lora_args.lora_r, self.lora_args.lora_target_modules, trainable, self.setup["base_parameters"],
+                    len(examples), skipped, loop.total_steps)
+        state = loop.fit()
+        self.model, self.history, self.train_log = loop.model, state.history, log.entries
+        lora = self.lora_args
+        self.setup.update({
+            "lora": {"r": lora.lora_r, "alpha": lora.lora_alpha, "dropout": lora.lora_dropout,
+                     "target_modules": lora.lora_target_modules, "trainable_parameters": trainable},
+            "train_sentences": len(self.train_ds), "train_examples": len(examples), "skipped_too_long": skipped,
+            **recorded_options(self.model_args, lora, self.data_args, self.train_args),
+            "num_train_epochs": loop.num_epochs, "optimizer_steps": state.completed_steps,
+            "train_seconds": state.train_seconds,
+            "train_target_tokens_per_second": state.train_words / state.train_seconds if state.train_seconds else 0.0,
+        })
+
+    def _with_adapter(self):
+        """(the PEFT model, its trainable parameter count)."""
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+        model, args, targets = self.model, self.train_args, self.lora_args.lora_target_modules
+        if self.model_args.load_in_4bit:
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=args.gradient_checkpointing)
+        elif args.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+            model.enable_input_require_grads()
+        config = LoraConfig(r=self.lora_args.lora_r, lora_alpha=self.lora_args.lora_alpha,
+                            lora_dropout=self.lora_args.lora_dropout, task_type="CAUSAL_LM",
+                            target_modules="all-linear" if targets == ["all-linear"] else list(targets))
+        model = get_peft_model(model, config)
+        return model, sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+    def _loop(self, model, examples: list[dict]) -> TrainLoop:
+        import torch
+        from torch.utils.data import DataLoader
+        from transformers.trainer_pt_utils import LengthGroupedSampler
+
+        args, acc = self.train_args, self.accelerator
+        pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.fmt.stop_ids[0]
+        # Batches of similar lengths (transformers' sampler): one long sentence pads no batch but its own.
+        sampler = LengthGroupedSampler(args.per_device_train_batch_size * acc.num_processes,
+                                       lengths=[len(e["input_ids"]) for e in examples],
+                                       generator=torch.Generator().manual_seed(args.seed))
+        loader = DataLoader(examples, batch_size=args.per_device_train_batch_size, sampler=sampler,
+                            collate_fn=_collate(pad_id))
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.learning_rate,
+                                      weight_decay=args.weight_decay)
+        use_keep = "logits_to_keep" in inspect.signature(type(model.get_base_model()).forward).parameters
+        return TrainLoop(acc, model, optimizer, loader, args, functools.partial(answer_loss, use_logits_to_keep=use_keep))
+
+    def score(self) -> dict:
+        """Generate, parse and score each split: results.json (answers kept for the generations files)."""
+        results = {"model": self.train_args.hub_model_id or self.output_dir.name, "setup": self.setup,
+                   "history": self.history}
+        parse_counts, self.records = {}, {}
+        for split in self.data_args.eval_splits:
+            tick = time.perf_counter()
+            metrics, counts, records = evaluate_split(self.model, self.tokenizer, self.fmt, concat(self.data[split]),
+                                                      self.shots, self.train_args.per_device_eval_batch_size,
+                                                      self.train_args.max_new_tokens, self.accelerator,
+                                                      desc=f"generating {split}")
+            seconds = time.perf_counter() - tick
+            metrics["generation_seconds"] = seconds
+            metrics["generated_tokens"] = sum(r["new_tokens"] for r in records)
+            results[split], parse_counts[split], self.records[split] = metrics, counts, records
+            logger.info("%s: F1 %.4f in %.0f s; parse counts %s", split, metrics["overall"]["f1"], seconds,
+                        {k: v for k, v in counts.items() if v})
+        results["parse"] = parse_counts
+        results["train_log"] = self.train_log
+        return results
+
+    def write_outputs(self, results: dict) -> None:
+        """The folder: adapter only (peft saves the LoRA weights, never the base model), results, answers, card."""
+        out, history = self.output_dir, self.history
+        if self.accelerator.is_main_process:
+            out.mkdir(parents=True, exist_ok=True)
+            if self.train_args.do_train:
+                self.accelerator.unwrap_model(self.model).save_pretrained(out, safe_serialization=True)
+                self.tokenizer.save_pretrained(out)
+                _point_adapter_at_hub_base(out, self.model_args.model_name_or_path)
+            write_results(out, results, flat_results(
+                results, self.data_args.eval_splits, train_loss=history[-1]["train_loss"] if history else None,
+                optimizer_steps=self.setup.get("optimizer_steps", 0)))
+            for split, records in self.records.items():
+                with (out / f"generations-{split}.jsonl").open("w", encoding="utf-8") as f:
+                    for rec in records:
+                        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            write_llm_card(out, results)
+            split = "test" if "test" in results else self.data_args.eval_splits[0]
+            print(format_table(results[split], title=f"{split} ({', '.join(self.languages)}), {self.setup['mode']}"))
+            print("parse counts:", {k: v for k, v in results["parse"][split].items() if v})
+        publish_when_asked(self.accelerator, self.train_args, out)
+
+
 def run(model_args: LlmModelArguments, lora_args: LoraArguments, data_args: LlmDataArguments,
         train_args: LlmTrainArguments) -> dict:
     """Train (or not), generate, parse, score, write the folder; returns the results dict."""
-    import torch
-    from accelerate import Accelerator
-    from accelerate.utils import set_seed
-    from torch.utils.data import DataLoader
-    from tqdm.auto import tqdm
-    from transformers import get_scheduler
-    from transformers.trainer_pt_utils import LengthGroupedSampler
-
-    from hubkit.models.causal import resolve_causal_model
-
-    _check_args(model_args, data_args, train_args, lora_args)
-    output_dir = Path(train_args.output_dir)
-    accelerator = Accelerator(gradient_accumulation_steps=train_args.gradient_accumulation_steps)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
-    if not accelerator.is_local_main_process:
-        logger.setLevel(logging.WARNING)
-    set_seed(train_args.seed)
-
-    # 1. Data.
-    languages = normalize_languages(data_args.languages)
-    need_train = train_args.do_train or data_args.num_shots > 0
-    splits = (["train"] if need_train else []) + list(data_args.eval_splits)
-    data = load_ner_data(data_args.dataset, languages, splits=splits)
-    for split in data_args.eval_splits:
-        if data_args.max_eval_samples:
-            data[split] = {l: ds.select(range(min(len(ds), data_args.max_eval_samples))) for l, ds in data[split].items()}
-    shots = draw_shots(data["train"], data_args.num_shots, train_args.seed) if data_args.num_shots else {}
-    train_ds = None
-    if train_args.do_train:
-        train_ds = concat(data["train"])
-        if data_args.max_train_samples:
-            n = min(data_args.max_train_samples, len(train_ds))
-            train_ds = train_ds.shuffle(seed=train_args.seed).select(range(n))
-
-    # 2. Model (`tiny-llama` learns its tokenizer from the training sentences; built once, by rank 0).
-    with accelerator.main_process_first():
-        sentences = [" ".join(t) for t in train_ds["tokens"]] if train_ds is not None else []
-        name = resolve_causal_model(model_args.model_name_or_path, cache_dir=model_args.cache_dir,
-                                    sentences=sentences, seed=train_args.seed)
-    model, tokenizer = load_causal_lm(name, model_args, accelerator.local_process_index)
-    fmt = PromptFormat(tokenizer, model_args.use_chat_template)
-    total_params = sum(p.numel() for p in model.parameters())
-    setup = {
-        "base_model": model_args.model_name_or_path, "dataset": data_args.dataset, "languages": languages,
-        "mode": "lora" if train_args.do_train else ("few-shot" if data_args.num_shots else "zero-shot"),
-        "num_shots": data_args.num_shots, "prompt": fmt.describe(), "max_new_tokens": train_args.max_new_tokens,
-        "decoding": "greedy", "seed": train_args.seed, "torch_dtype": str(_dtype(model_args.torch_dtype)),
-        "load_in_4bit": model_args.load_in_4bit, "device": str(accelerator.device),
-        "num_processes": accelerator.num_processes, "base_parameters": total_params, "license": train_args.license,
-    }
-    history, train_log = [], []
-
-    # 3. LoRA training.
-    if train_args.do_train:
-        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-
-        examples, skipped = encode_train(train_ds, fmt, shots, data_args.max_seq_length)
-        if not examples:
-            raise DataError(f"no training example fits --max_seq_length {data_args.max_seq_length}")
-        if model_args.load_in_4bit:
-            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=train_args.gradient_checkpointing)
-        elif train_args.gradient_checkpointing:
-            model.gradient_checkpointing_enable()
-            model.enable_input_require_grads()
-        targets = lora_args.lora_target_modules
-        lora_config = LoraConfig(r=lora_args.lora_r, lora_alpha=lora_args.lora_alpha, lora_dropout=lora_args.lora_dropout,
-                                 target_modules="all-linear" if targets == ["all-linear"] else list(targets),
-                                 task_type="CAUSAL_LM")
-        model = get_peft_model(model, lora_config)
-        trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-        pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else fmt.stop_ids[0]
-        # Batches of similar lengths (transformers' sampler): one long sentence pads no batch but its own.
-        sampler = LengthGroupedSampler(train_args.per_device_train_batch_size * accelerator.num_processes,
-                                       lengths=[len(e["input_ids"]) for e in examples],
-                                       generator=torch.Generator().manual_seed(train_args.seed))
-        loader = DataLoader(examples, batch_size=train_args.per_device_train_batch_size, sampler=sampler,
-                            collate_fn=_collate(pad_id))
-        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=train_args.learning_rate,
-                                      weight_decay=train_args.weight_decay)
-        ga = train_args.gradient_accumulation_steps
-        steps_per_epoch = math.ceil(len(loader) / accelerator.num_processes / ga)
-        total_steps = train_args.max_steps or train_args.num_train_epochs * steps_per_epoch
-        num_epochs = math.ceil(total_steps / steps_per_epoch)
-        scheduler = get_scheduler(train_args.lr_scheduler_type, optimizer,
-                                  num_warmup_steps=math.ceil(train_args.warmup_ratio * total_steps) * accelerator.num_processes,
-                                  num_training_steps=total_steps * accelerator.num_processes)
-        model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-        use_keep = "logits_to_keep" in inspect.signature(
-            type(accelerator.unwrap_model(model).get_base_model()).forward).parameters
-        logger.info("LoRA r=%d on %s: %d trainable of %d parameters; %d examples (%d skipped as too long), %d steps",
-                    lora_args.lora_r, targets, trainable, total_params, len(examples), skipped, total_steps)
-        progress = tqdm(total=total_steps, desc="training", disable=not accelerator.is_local_main_process)
-        step, tick, target_tokens = 0, time.perf_counter(), 0
-        window: list[float] = []
-        model.train()
-        for epoch in range(num_epochs):
-            epoch_losses: list[float] = []
-            for batch in loader:
-                with accelerator.accumulate(model):
-                    loss = answer_loss(model, batch, use_keep)
-                    accelerator.backward(loss)
-                    if accelerator.sync_gradients and train_args.max_grad_norm:
-                        accelerator.clip_grad_norm_(model.parameters(), train_args.max_grad_norm)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                window.append(loss.item())
-                target_tokens += int((batch["labels"] != -100).sum())
-                if not accelerator.sync_gradients:
-                    continue
-                step += 1
-                step_loss = sum(window) / len(window)
-                window = []
-                epoch_losses.append(step_loss)
-                train_log.append({"step": step, "loss": step_loss, "learning_rate": scheduler.get_last_lr()[0]})
-                progress.update(1)
-                progress.set_postfix(loss=f"{step_loss:.4f}")
-                if train_args.logging_steps and step % train_args.logging_steps == 0:
-                    logger.info("step %d: loss %.4f", step, step_loss)
-                if step >= total_steps:
-                    break
-            history.append({"epoch": epoch, "step": step, "train_loss": sum(epoch_losses) / max(1, len(epoch_losses))})
-            if step >= total_steps:
-                break
-        progress.close()
-        train_seconds = time.perf_counter() - tick
-        setup.update({
-            "lora": {"r": lora_args.lora_r, "alpha": lora_args.lora_alpha, "dropout": lora_args.lora_dropout,
-                     "target_modules": targets, "trainable_parameters": trainable},
-            "train_sentences": len(train_ds), "train_examples": len(examples), "skipped_too_long": skipped,
-            "max_seq_length": data_args.max_seq_length, "num_train_epochs": num_epochs, "optimizer_steps": step,
-            "per_device_train_batch_size": train_args.per_device_train_batch_size, "gradient_accumulation_steps": ga,
-            "learning_rate": train_args.learning_rate, "lr_scheduler_type": train_args.lr_scheduler_type,
-            "warmup_ratio": train_args.warmup_ratio, "weight_decay": train_args.weight_decay,
-            "gradient_checkpointing": train_args.gradient_checkpointing, "train_seconds": train_seconds,
-            "train_target_tokens_per_second": target_tokens / train_seconds if train_seconds else 0.0,
-        })
-    elif not model_args.load_in_4bit:  # a 4-bit model is placed on its GPU when loaded
-        model = model.to(accelerator.device)
-
-    # 4. Generate, parse, score.
-    results = {"model": train_args.hub_model_id or output_dir.name, "setup": setup, "history": history}
-    parse_counts, all_records = {}, {}
-    for split in data_args.eval_splits:
-        tick = time.perf_counter()
-        metrics, counts, records = evaluate_split(model, tokenizer, fmt, concat(data[split]), shots,
-                                                  train_args.per_device_eval_batch_size, train_args.max_new_tokens,
-                                                  accelerator, desc=f"generating {split}")
-        seconds = time.perf_counter() - tick
-        metrics["generation_seconds"] = seconds
-        metrics["generated_tokens"] = sum(r["new_tokens"] for r in records)
-        results[split] = metrics
-        parse_counts[split] = counts
-        all_records[split] = records
-        logger.info("%s: F1 %.4f in %.0f s; parse counts %s", split, metrics["overall"]["f1"], seconds,
-                    {k: v for k, v in counts.items() if v})
-    results["parse"] = parse_counts
-    results["train_log"] = train_log
-
-    # 5. Write the folder: adapter only (peft saves the LoRA weights, never the base model).
-    if accelerator.is_main_process:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        if train_args.do_train:
-            accelerator.unwrap_model(model).save_pretrained(output_dir, safe_serialization=True)
-            tokenizer.save_pretrained(output_dir)
-            _point_adapter_at_hub_base(output_dir, model_args.model_name_or_path)
-        save_results(output_dir / "results.json", **results)
-        for split, records in all_records.items():
-            with (output_dir / f"generations-{split}.jsonl").open("w", encoding="utf-8") as f:
-                for rec in records:
-                    f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        flat = {"train_loss": history[-1]["train_loss"] if history else None,
-                "optimizer_steps": setup.get("optimizer_steps", 0)}
-        for split in data_args.eval_splits:
-            key = "eval" if split == "validation" else split
-            for m in ("precision", "recall", "f1"):
-                flat[f"{key}_{m}"] = results[split]["overall"][m]
-            for lang, sub in results[split].get("per_language", {}).items():
-                flat[f"{key}_{lang}_f1"] = sub["overall"]["f1"]
-        (output_dir / "all_results.json").write_text(json.dumps(flat, indent=2) + "\n")
-        write_llm_card(output_dir, results)
-        split = "test" if "test" in results else data_args.eval_splits[0]
-        print(format_table(results[split], title=f"{split} ({', '.join(languages)}), {setup['mode']}"))
-        print("parse counts:", {k: v for k, v in parse_counts[split].items() if v})
-    accelerator.wait_for_everyone()
-    if train_args.push_to_hub and accelerator.is_main_process:
-        from hubkit.hub.publish import publish
-
-        publish(output_dir, train_args.hub_model_id, repo_type="model")
+    stages = _LoraRun(model_args, lora_args, data_args, train_args)
+    stages.load_data()
+    stages.load_model()
+    stages.train()
+    results = stages.score()
+    stages.write_outputs(results)
     return results
 
 
