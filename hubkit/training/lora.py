@@ -46,7 +46,7 @@ from hubkit.options import check_fields
 from hubkit.training.arguments import (EVAL_SPLITS, LlmDataArguments, LlmModelArguments, LlmTrainArguments,
                                        LoraArguments, parse_dataclass_args, recorded_options)
 from hubkit.training.loop import Plugin, TrainLoop, start_accelerator
-from hubkit.training.outputs import check_push, flat_results, publish_when_asked, write_results
+from hubkit.training.outputs import check_push, flat_results, public_name, publish_when_asked, write_results
 
 logger = logging.getLogger("hubkit.training.lora")
 
@@ -320,7 +320,8 @@ class _LoraRun:
         self.model, self.tokenizer = load_causal_lm(name, args, acc.local_process_index)
         self.fmt = PromptFormat(self.tokenizer, args.use_chat_template)
         self.setup = {
-            "base_model": args.model_name_or_path, "dataset": self.data_args.dataset, "languages": self.languages,
+            "base_model": public_name(args.model_name_or_path), "dataset": public_name(self.data_args.dataset),
+            "languages": self.languages,
             "mode": "lora" if self.train_args.do_train else ("few-shot" if self.data_args.num_shots else "zero-shot"),
             **recorded_options(args, self.lora_args, self.data_args, self.train_args, training=False),
             "prompt": self.fmt.describe(), "decoding": "greedy", "torch_dtype": str(_dtype(args.torch_dtype)),

@@ -7,7 +7,6 @@ Both trainers write `results.json` (model, setup, history, one section per score
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -23,11 +22,8 @@ def public_name(name: str) -> str:
 
 def check_push(train_args) -> None:
     """Fail before training, not after it, when --push_to_hub could not publish."""
-    if train_args.push_to_hub:
-        if not train_args.hub_model_id:
-            raise ValueError("--push_to_hub needs --hub_model_id ORG/name")
-        if importlib.util.find_spec("hubkit.hub.publish") is None:
-            raise ValueError("--push_to_hub needs hubkit.hub.publish, which is not installed in this hubkit")
+    if train_args.push_to_hub and not train_args.hub_model_id:
+        raise ValueError("--push_to_hub needs --hub_model_id ORG/name")
 
 
 def flat_results(results: dict, splits, **head) -> dict:
