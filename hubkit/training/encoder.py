@@ -45,6 +45,7 @@ from hubkit.training.best_model import BestModel, EarlyStopping
 # STATE_FILE and TrainState are also imported from here, where they lived before the split.
 from hubkit.training.checkpoints import STATE_FILE, Checkpoints, check_checkpoint, check_every  # noqa: F401
 from hubkit.training.loop import Plugin, TrainLoop, TrainState, start_accelerator  # noqa: F401
+from hubkit.training.command import add_passthrough_verb, run_command
 from hubkit.training.outputs import check_push, flat_results, public_name, publish_when_asked, write_results
 
 logger = logging.getLogger("hubkit.training.encoder")
@@ -357,26 +358,13 @@ def run(model_args: ModelArguments, data_args: DataArguments, train_args: TrainA
 
 # ----------------------------------------------------------------------------- command line
 def main(argv: list[str] | None = None) -> int:
-    model_args, data_args, train_args = parse_args(argv)
-    try:
-        run(model_args, data_args, train_args)
-    except (DataError, ValueError) as err:
-        raise SystemExit(f"error: {err}") from err
-    return 0
-
-
-def _cli_train(args: argparse.Namespace) -> int:
-    return main(args.train_args)
+    return run_command(parse_args, run, argv)
 
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Register `hubkit train`: the same options as `accelerate launch hubkit/train.py` (see --help)."""
-    p = subparsers.add_parser("train", help="fine-tune a masked encoder for NER (in-process; use `accelerate "
-                                            "launch hubkit/train.py` for several GPUs)", add_help=False,
-                              prefix_chars="\0")  # every argument, --help included, goes to the train parser
-    p.add_argument("train_args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_cli_train)
-    return p
+    return add_passthrough_verb(subparsers, "train", "fine-tune a masked encoder for NER (in-process; use "
+                                "`accelerate launch hubkit/train.py` for several GPUs)", main, "train_args")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from hubkit.options import check_fields
 from hubkit.training.arguments import (EVAL_SPLITS, LlmDataArguments, LlmModelArguments, LlmTrainArguments,
                                        LoraArguments, parse_dataclass_args, recorded_options)
 from hubkit.training.loop import Plugin, TrainLoop, start_accelerator
+from hubkit.training.command import add_passthrough_verb, run_command
 from hubkit.training.outputs import check_push, flat_results, public_name, publish_when_asked, write_results
 
 logger = logging.getLogger("hubkit.training.lora")
@@ -465,26 +466,14 @@ def write_llm_card(folder: str | Path, results: dict) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    model_args, lora_args, data_args, train_args = parse_args(argv)
-    try:
-        run(model_args, lora_args, data_args, train_args)
-    except (DataError, ValueError) as err:
-        raise SystemExit(f"error: {err}") from err
-    return 0
-
-
-def _cli_train_llm(args: argparse.Namespace) -> int:
-    return main(args.train_llm_args)
+    return run_command(parse_args, run, argv)
 
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Register `hubkit train-llm`: the same options as `accelerate launch hubkit/train_llm.py` (see --help)."""
-    p = subparsers.add_parser("train-llm", help="LoRA fine-tuning or few-shot scoring of a causal LM for NER "
-                                                "(in-process; use `accelerate launch hubkit/train_llm.py` for GPUs)",
-                              add_help=False, prefix_chars="\0")  # every argument goes to the train-llm parser
-    p.add_argument("train_llm_args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=_cli_train_llm)
-    return p
+    return add_passthrough_verb(subparsers, "train-llm", "LoRA fine-tuning or few-shot scoring of a causal LM for "
+                                "NER (in-process; use `accelerate launch hubkit/train_llm.py` for GPUs)", main,
+                                "train_llm_args")
 
 
 if __name__ == "__main__":
