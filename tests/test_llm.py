@@ -1,9 +1,13 @@
-"""Causal-LM baselines on real Pashto data with the tiny Llama: LoRA training, adapter-only saving,
-generation -> parsing -> scoring, few-shot mode, and (slow) the offline Gemma-3-270M conversion."""
+"""Causal-LM baselines on Pashto data with the tiny Llama: LoRA training, adapter-only saving,
+generation -> parsing -> scoring, few-shot mode, and (slow) the offline Gemma-3-270M conversion.
+
+The data is the real Pashto WikiANN build when the corpora are present, else the committed made-up
+fixture tests/fixtures/pakner-mini (laid out the same way)."""
 
 import argparse
 import importlib.util
 import json
+from pathlib import Path
 
 import datasets
 import pytest
@@ -17,15 +21,17 @@ from hubkit.models.prompt import PARSE_COUNTS, PromptFormat, format_answer
 from hubkit.training.lora import (LlmModelArguments, add_cli, answer_loss, draw_shots, encode_train, evaluate_split, load_causal_lm, main, parse_args)
 from tests.hub_fixtures import hub_server  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.integration
 MASKED_RESULT_KEYS = {"model", "setup", "history", "validation", "test"}  # what hubkit/train.py writes
 METRIC_KEYS = {"overall", "per_type", "per_language", "confusion", "n_sentences", "n_words"}
 
 
 @pytest.fixture(scope="module")
-def pakner_dir(real_data_dir, tmp_path_factory):
+def pakner_dir(real_data_dir_or_none, mini_dataset, tmp_path_factory):
     from hubkit.data.build import build_pakner
 
+    real_data_dir = real_data_dir_or_none
+    if real_data_dir is None:
+        return mini_dataset
     out = tmp_path_factory.mktemp("pakner")
     build_pakner(real_data_dir, out, progress=False, corpus_names=["pashto-wikiann"])
     return out
@@ -118,6 +124,9 @@ def test_lora_training_end_to_end(pakner_dir, cache_dir, tmp_path):
         assert rec["new_tokens"] <= 24
     setup = results["setup"]
     assert setup["mode"] == "lora" and setup["lora"]["r"] == 8 and setup["optimizer_steps"] == 12
+    # results.json is published with the adapter: a local dataset folder by its name, no local path
+    assert setup["dataset"] == Path(pakner_dir).resolve().name
+    assert str(Path(pakner_dir).resolve()) not in (out / "results.json").read_text()
     assert 0 < setup["lora"]["trainable_parameters"] < setup["base_parameters"]
     card = (out / "README.md").read_text()
     assert "library_name: peft" in card and "LoRA rank / alpha / dropout | 8 / 32 / 0.05" in card

@@ -2,7 +2,8 @@
 driven through its API with gradio_client and through headless Chromium with Playwright.
 
 The model is the trained, context-free tiny tagger of tests/test_tagger.py (real tokenizer,
-150 steps on real sentences), so the example sentences get real, repeatable entities.
+150 steps on real sentences, or on the committed made-up fixture tests/fixtures/pakner-mini when
+the corpora are absent), so the example sentences get real, repeatable entities.
 """
 
 from __future__ import annotations
@@ -21,13 +22,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
-from tests.test_tagger import EXAMPLES, HOSTILE_LINES, build_test_model
+from tests.test_tagger import EXAMPLES, HOSTILE_LINES, build_test_model, model_cache_root
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
-
-pytestmark = pytest.mark.integration
 
 APP = REPO_ROOT / "spaces" / "pakner-demo" / "app.py"
 MAX_CHARS = 300
@@ -78,9 +77,15 @@ def _running_app(app: Path, env: dict, cwd: Path, log: Path):
 
 
 @pytest.fixture(scope="module")
-def space(real_data_dir, request, tmp_path_factory):
+def tagger_model(real_data_dir_or_none, mini_dataset, request, tmp_path_factory) -> Path:
+    """The tagger test model, trained on the real corpora or, without them, on the fixture dataset."""
+    return build_test_model(real_data_dir_or_none or mini_dataset, model_cache_root(request, tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def space(tagger_model, tmp_path_factory):
     """The app in a subprocess; yields (url, broken model path)."""
-    model = build_test_model(real_data_dir, Path(request.config.cache.mkdir("hubkit-tagger")))
+    model = tagger_model
     broken = tmp_path_factory.mktemp("broken-model")  # a folder with no config.json
     env = _app_env(_free_port(), PAKNER_MODEL=str(model), PAKNER_MODELS=str(broken), PAKNER_MAX_UPLOAD_MB="0.05")
     log = tmp_path_factory.mktemp("space-log") / "app.log"
@@ -159,10 +164,10 @@ def test_file_upload_returns_a_csv_of_entities(client, tmp_path):
         client.predict(handle_file(str(no_col)), api_name="/tag_file")
 
 
-def test_an_upload_gives_the_csv_that_hubkit_tag_writes(client, space, tmp_path, real_data_dir, request):
+def test_an_upload_gives_the_csv_that_hubkit_tag_writes(client, tagger_model, tmp_path):
     """Line and paragraph separators, NUL and other controls: the Space splits the file into the lines
     `hubkit tag` reads and writes the same rows, byte for byte."""
-    model = build_test_model(real_data_dir, Path(request.config.cache.mkdir("hubkit-tagger")))
+    model = tagger_model
     upload = tmp_path / "hostile.txt"
     upload.write_text("\n".join(HOSTILE_LINES) + "\n", encoding="utf-8")
     path, status = client.predict(handle_file(str(upload)), api_name="/tag_file")

@@ -42,27 +42,53 @@ MODEL_SOURCES = [("urdu/wikiann/train.arrow", 3000), ("urdu/mk-pucit-partial/val
 MODEL_VERSION = "context-free-v1"  # bump when build_test_model changes
 
 
-def build_test_model(data_dir: Path, cache_root: Path, steps: int = 150, seed: int = 0) -> Path:
-    """A trained, context-free tiny token classifier folder (cached by data and version)."""
-    import torch
+def _model_files(data_dir: Path) -> list[Path]:
+    """What the test model learns from: MODEL_SOURCES of the real corpora, or, in a folder laid out
+    like build/pakner (tests/fixtures/pakner-mini), the train splits of the four language configs."""
+    shards = [f for lang in EXAMPLES for f in sorted(Path(data_dir).glob(f"{lang}/train-*.parquet"))]
+    return shards or [Path(data_dir) / rel for rel, _ in MODEL_SOURCES]
+
+
+def _model_rows(files: list[Path]) -> list[tuple[list[str], list[int]]]:
+    import pyarrow.parquet as pq
     from datasets import Dataset
 
-    from hubkit.models.encoders import build_tiny_model, load_token_classifier
-
-    files = [Path(data_dir) / rel for rel, _ in MODEL_SOURCES]
-    key = hashlib.sha256(json.dumps([MODEL_VERSION, steps, seed, [f.stat().st_size for f in files]]).encode())
-    folder = Path(cache_root) / f"tagger-test-model-{key.hexdigest()[:12]}"
-    if (folder / "model.safetensors").is_file():
-        return folder
     rows = []
+    if files[0].suffix == ".parquet":
+        for f in files:
+            table = pq.read_table(f, columns=["tokens", "ner_tags"])
+            rows += [(t, g) for t, g in zip(table["tokens"].to_pylist(), table["ner_tags"].to_pylist()) if t]
+        return rows
     for path, (_, n) in zip(files, MODEL_SOURCES):
         ds = Dataset.from_file(str(path), in_memory=True)
         ds = ds.select(range(min(n or len(ds), len(ds))))
         rows += [(t, g) for t, g in zip(ds["tokens"], ds["ner_tags"]) if t]
+    return rows
+
+
+def build_test_model(data_dir: Path, cache_root: Path, steps: int = 150, seed: int = 0) -> Path:
+    """A trained, context-free tiny token classifier folder (cached by data and version). `data_dir`: the
+    real corpora, or a dataset folder laid out like build/pakner (the committed fixture)."""
+    import torch
+
+    from hubkit.models.encoders import build_tiny_model, load_token_classifier
+
+    files = _model_files(data_dir)
+    key = hashlib.sha256(json.dumps([MODEL_VERSION, steps, seed, [f.stat().st_size for f in files]]).encode())
+    folder = Path(cache_root) / f"tagger-test-model-{key.hexdigest()[:12]}"
+    if (folder / "model.safetensors").is_file():
+        return folder
+    rows = _model_rows(files)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny model on a busy 2-core machine: 10x faster than 2 threads
     try:
-        base = build_tiny_model([" ".join(t) for t, _ in rows], cache_dir=cache_root, seed=seed, vocab_size=4000)
+        text = [" ".join(t) for t, _ in rows]
+        if files[0].suffix == ".parquet":
+            # The Unigram trainer seeds only pieces found in two distinct words: on a few hundred sentences
+            # no whole word becomes a piece, and a context-free model cannot tell words by their first
+            # letters. Each word glued to the next gives it a second one.
+            text += [" ".join(a + b for a, b in zip(t, t[1:])) for t, _ in rows]
+        base = build_tiny_model(text, cache_dir=cache_root, seed=seed, vocab_size=4000)
         model, tok = load_token_classifier(str(base))
         emb = model.roberta.embeddings
         frozen = [emb.position_embeddings.weight, emb.token_type_embeddings.weight]
@@ -101,9 +127,16 @@ def build_test_model(data_dir: Path, cache_root: Path, steps: int = 150, seed: i
     return folder
 
 
+def model_cache_root(request, tmp_path_factory) -> Path:
+    """pytest's cache folder (the model survives the run), or a temporary one with -p no:cacheprovider."""
+    cache = getattr(request.config, "cache", None)
+    return Path(cache.mkdir("hubkit-tagger")) if cache else tmp_path_factory.mktemp("hubkit-tagger")
+
+
 @pytest.fixture(scope="session")
-def test_model_dir(real_data_dir, request) -> Path:
-    return build_test_model(real_data_dir, Path(request.config.cache.mkdir("hubkit-tagger")))
+def test_model_dir(real_data_dir_or_none, mini_dataset, request, tmp_path_factory) -> Path:
+    """Trained on the real corpora, or on the committed fixture dataset without them."""
+    return build_test_model(real_data_dir_or_none or mini_dataset, model_cache_root(request, tmp_path_factory))
 
 
 @pytest.fixture(scope="session")

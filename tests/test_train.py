@@ -1,7 +1,9 @@
-"""Training, windows, resume, evaluation and the model card on a real-data sample with a tiny model.
+"""Training, windows, resume, evaluation and the model card on a small dataset with a tiny model.
 
-The dataset folder is laid out like the Hub repo ORG/pakner (README YAML configs, parquet shards)
-and built here from the real Pashto WikiANN splits and the first 100 Urdu WikiANN sentences.
+The dataset folder is laid out like the Hub repo ORG/pakner (README YAML configs, parquet shards):
+built here from the real Pashto WikiANN splits and the first 100 Urdu WikiANN sentences when the
+corpora are present, else the committed made-up fixture tests/fixtures/pakner-mini. Tests of the
+real sample's own numbers take `real_data_dir` (and skip without the corpora).
 """
 
 import argparse
@@ -23,8 +25,6 @@ from hubkit.data.labels import LABELS
 from hubkit.models.encoders import ModelError, load_for_training, load_token_classifier, resolve_model
 from hubkit.training.encoder import add_cli, main, parse_args
 from tests.hub_fixtures import hub_server  # noqa: F401  (the fixture)
-
-pytestmark = pytest.mark.integration
 
 FEATURES = datasets.Features({
     "id": datasets.Value("string"), "tokens": datasets.Sequence(datasets.Value("string")),
@@ -55,7 +55,10 @@ def _from_arrow(path: Path, code: str, split: str, n: int | None) -> datasets.Da
 
 
 @pytest.fixture(scope="module")
-def pakner_dir(real_data_dir, tmp_path_factory) -> Path:
+def pakner_dir(real_data_dir_or_none, mini_dataset, tmp_path_factory) -> Path:
+    real_data_dir = real_data_dir_or_none
+    if real_data_dir is None:
+        return mini_dataset
     folder = tmp_path_factory.mktemp("pakner")
     configs = {
         lang: {split: _from_arrow(real_data_dir / sub / f"{split}.arrow", code, split, n)
@@ -84,7 +87,7 @@ def _restore_torch_threads():
 
 @pytest.fixture(scope="module")
 def trained(pakner_dir, cache_dir, tmp_path_factory) -> Path:
-    """pashto + urdu (200 sentences), 3 epochs, a checkpoint every 10 steps."""
+    """pashto + urdu (200 real sentences, or 96 of the fixture), 3 epochs, a checkpoint every 10 steps."""
     out = tmp_path_factory.mktemp("run") / "model"
     args = train_args(pakner_dir, cache_dir, out, "--num_train_epochs", "3", "--checkpointing_steps", "10")
     args[args.index("pashto")] = "pashto,urdu"
@@ -92,23 +95,41 @@ def trained(pakner_dir, cache_dir, tmp_path_factory) -> Path:
     return out
 
 
-def test_training_loss_falls_and_folder_is_complete(trained):
+@pytest.fixture(scope="module")
+def pakner_counts(pakner_dir) -> dict:
+    """{split: (sentences, entities)} of pashto + urdu in the dataset, counted here from its B- tags."""
+    data = load_ner_data(str(pakner_dir), ["pashto", "urdu"])
+    begin = {i for i, tag in enumerate(LABELS) if tag.startswith("B-")}
+    return {split: (sum(len(ds) for ds in by_lang.values()),
+                    sum(t in begin for ds in by_lang.values() for row in ds["ner_tags"] for t in row))
+            for split, by_lang in data.items()}
+
+
+def test_training_loss_falls_and_folder_is_complete(trained, pakner_counts):
     results = json.loads((trained / "results.json").read_text())
     losses = [h["train_loss"] for h in results["history"]]
     assert len(losses) == 3 and losses[-1] < 0.8 * losses[0], losses
     setup = results["setup"]
-    assert setup["train_sentences"] == 200 and setup["train_windows"] >= 200
+    n_train = pakner_counts["train"][0]
+    assert setup["train_sentences"] == n_train and setup["train_windows"] >= n_train
     assert setup["optimizer_steps"] == 3 * math.ceil(setup["train_windows"] / 8)
     for split in ("validation", "test"):
         assert set(results[split]["per_language"]) == {"pashto", "urdu"}
         assert set(results[split]["per_type"]) == {"PER", "ORG", "LOC"}
-        assert results[split]["n_sentences"] == 200
-    assert results["test"]["overall"]["n_gold"] == 111 + 102  # Pashto test + first 100 Urdu test entities
+        assert results[split]["n_sentences"] == pakner_counts[split][0]
+        assert results[split]["overall"]["n_gold"] == pakner_counts[split][1] > 0
     for name in ("model.safetensors", "config.json", "tokenizer.json", "all_results.json", "confusion_matrix.png"):
         assert (trained / name).is_file(), name
     assert not (trained / "best_model").exists()
     flat = json.loads((trained / "all_results.json").read_text())
     assert flat["test_f1"] == results["test"]["overall"]["f1"] and flat["train_words_per_second"] > 0
+
+
+def test_the_real_sample_has_its_known_size(trained, real_data_dir):
+    """On the real sample: Pashto WikiANN + the first 100 Urdu sentences of each split."""
+    results = json.loads((trained / "results.json").read_text())
+    assert results["setup"]["train_sentences"] == 200 and results["test"]["n_sentences"] == 200
+    assert results["test"]["overall"]["n_gold"] == 111 + 102  # Pashto test + first 100 Urdu test entities
 
 
 def test_saved_model_reloads_and_evaluates_to_the_same_numbers(trained, pakner_dir):
@@ -139,17 +160,31 @@ def test_model_card_has_model_index_from_results(trained):
     assert not re.search(r"hf_[A-Za-z0-9]{8,}|Bearer |api[_-]?key|HF_TOKEN", text)
 
 
-def test_resume_continues_from_the_same_step_with_identical_results(trained, pakner_dir, cache_dir, tmp_path):
-    """Resume from the step-60 checkpoint (mid-epoch) in a fresh folder: same weights, same scores."""
-    ckpt = trained / "checkpoints" / "step_60"
+@pytest.fixture(scope="module")
+def mid_checkpoint(trained) -> Path:
+    """The first checkpoint saved inside an epoch after the first one (on the fixture, 12 steps an epoch:
+    step_20)."""
+    per_epoch = math.ceil(json.loads((trained / "results.json").read_text())["setup"]["train_windows"] / 8)
+    steps = sorted(int(p.name.removeprefix("step_")) for p in (trained / "checkpoints").glob("step_*"))
+    mid = [s for s in steps if s > per_epoch and s % per_epoch]
+    assert mid, (steps, per_epoch)
+    return trained / "checkpoints" / f"step_{mid[0]}"
+
+
+def test_resume_continues_from_the_same_step_with_identical_results(trained, mid_checkpoint, pakner_dir, cache_dir,
+                                                                     tmp_path):
+    """Resume from a checkpoint in the middle of the 2nd epoch in a fresh folder: same weights, same scores."""
+    ckpt = mid_checkpoint
+    step = int(ckpt.name.removeprefix("step_"))
     assert (ckpt / "best_model" / "model.safetensors").is_file()
     out = tmp_path / "resumed"
     args = train_args(pakner_dir, cache_dir, out, "--num_train_epochs", "3", "--resume_from_checkpoint", str(ckpt))
     args[args.index("pashto")] = "pashto,urdu"
     assert main(args) == 0
     a, b = json.loads((trained / "results.json").read_text()), json.loads((out / "results.json").read_text())
-    assert b["setup"]["resumed_from_step"] == 60 and b["setup"]["optimizer_steps"] == a["setup"]["optimizer_steps"]
-    assert 60 % math.ceil(a["setup"]["train_windows"] / 8) != 0  # really mid-epoch
+    assert b["setup"]["resumed_from_step"] == step and b["setup"]["optimizer_steps"] == a["setup"]["optimizer_steps"]
+    assert step % math.ceil(a["setup"]["train_windows"] / 8) != 0  # really mid-epoch
+    assert step < a["setup"]["optimizer_steps"]
     assert a["history"] == b["history"]
     assert a["test"] == b["test"] and a["validation"] == b["validation"]
     wa, wb = load_file(str(trained / "model.safetensors")), load_file(str(out / "model.safetensors"))
@@ -174,15 +209,15 @@ def _resume_cli(args, tmp_path):
                           cwd=Path(__file__).resolve().parent.parent, timeout=900)
 
 
-def test_resume_refuses_a_checkpoint_with_a_planted_pickle_and_runs_none_of_it(trained, pakner_dir, cache_dir,
+def test_resume_refuses_a_checkpoint_with_a_planted_pickle_and_runs_none_of_it(mid_checkpoint, pakner_dir, cache_dir,
                                                                                 tmp_path):
     """hubkit's loop state is train_state.json; a custom_checkpoint pickle (which accelerate would unpickle
     with weights_only=False) is refused before anything is loaded."""
     import pickle
     import shutil
 
-    ckpt = tmp_path / "step_60"
-    shutil.copytree(trained / "checkpoints" / "step_60", ckpt)
+    ckpt = tmp_path / mid_checkpoint.name
+    shutil.copytree(mid_checkpoint, ckpt)
     assert (ckpt / "train_state.json").is_file() and not list(ckpt.glob("custom_checkpoint_*"))
     marker = tmp_path / "code-ran"
     (ckpt / "custom_checkpoint_0.pkl").write_bytes(pickle.dumps(_Planted(marker)))
@@ -194,11 +229,11 @@ def test_resume_refuses_a_checkpoint_with_a_planted_pickle_and_runs_none_of_it(t
 
 
 @pytest.mark.parametrize("damage", ["garbage", "empty-dict"])
-def test_a_corrupt_rng_state_stops_the_resume_before_training(trained, pakner_dir, cache_dir, tmp_path, damage):
+def test_a_corrupt_rng_state_stops_the_resume_before_training(mid_checkpoint, pakner_dir, cache_dir, tmp_path, damage):
     import shutil
 
-    ckpt = tmp_path / "step_60"
-    shutil.copytree(trained / "checkpoints" / "step_60", ckpt)
+    ckpt = tmp_path / mid_checkpoint.name
+    shutil.copytree(mid_checkpoint, ckpt)
     if damage == "garbage":
         (ckpt / "random_states_0.pkl").write_bytes(b"\x80\x04not a torch file" * 10)
     else:
@@ -395,10 +430,17 @@ def test_evaluate_cli(trained, pakner_dir, tmp_path, capsys):
     assert res["test"]["overall"]["f1"] == pytest.approx(saved["test"]["per_language"]["pashto"]["overall"]["f1"])
 
 
-def test_early_stopping_and_empty_sentences(real_data_dir, cache_dir, tmp_path):
+def _pashto_train(pakner_dir: Path, n: int) -> datasets.Dataset:
+    """The first n Pashto training sentences of the dataset (real WikiANN rows, or the fixture's)."""
+    ds = datasets.load_dataset(str(pakner_dir), "pashto", split="train")
+    assert len(ds) >= n
+    return ds.select(range(n)).cast(FEATURES)
+
+
+def test_early_stopping_and_empty_sentences(pakner_dir, cache_dir, tmp_path):
     """With lr 0 validation F1 never improves: patience 1 stops after the 2nd of 5 epochs.
     Empty sentences (augmented copies whose only word was deleted) are dropped from training."""
-    src = _from_arrow(real_data_dir / "pashto/wikiann/train.arrow", "ps", "train", 30)
+    src = _pashto_train(pakner_dir, 30)
     empty = datasets.Dataset.from_dict({"id": ["e1", "e2"], "tokens": [[], []], "ner_tags": [[], []],
                                         "lang": ["ps"] * 2, "source": ["aug"] * 2}, features=FEATURES)
     train = datasets.concatenate_datasets([src, empty])
@@ -412,10 +454,10 @@ def test_early_stopping_and_empty_sentences(real_data_dir, cache_dir, tmp_path):
     assert res["test"]["n_sentences"] == 32  # empty sentences are still scored (trivially)
 
 
-def test_a_model_that_learned_only_o_is_flagged(trained, real_data_dir, cache_dir, tmp_path):
+def test_a_model_that_learned_only_o_is_flagged(trained, pakner_dir, cache_dir, tmp_path):
     """Trained on sentences whose entities were erased, the model tags no entity: results.json, the log's
     warning and the model card say so instead of leaving a silent F1 of 0."""
-    src = _from_arrow(real_data_dir / "pashto/wikiann/train.arrow", "ps", "train", 40)
+    src = _pashto_train(pakner_dir, 40)
     erased = src.map(lambda ex: {"ner_tags": [0] * len(ex["ner_tags"])})
     repo = write_repo(tmp_path / "repo", {"pashto": {"train": erased, "validation": src, "test": src}})
     out = tmp_path / "out"
