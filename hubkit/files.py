@@ -40,6 +40,22 @@ def _remove(path: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
+def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Write a temp file beside `path`, then rename it: readers see the old file or the whole new one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: give it a plain open's mode
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
 @contextlib.contextmanager
 def atomic_folder(final: str | os.PathLike, replace: bool = False) -> Iterator[Path]:
     """A new temp folder beside `final` that becomes `final` in one rename when the block ends

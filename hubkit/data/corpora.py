@@ -19,7 +19,7 @@ from pathlib import Path
 
 from hubkit.data.labels import LABELS, tags_to_ids
 from hubkit.errors import DataError
-from hubkit.files import cache_root, sha256_file
+from hubkit.files import cache_root, sha256_file, write_bytes_atomically
 from hubkit.data.readers import ReadReport, Sentence, read_arrow, read_columns, read_inline_markup
 
 SPLITS = ("train", "validation", "test")
@@ -233,10 +233,7 @@ def _download(upstream: UpstreamFile, dest: Path) -> None:
             if member is None:
                 raise DataError(f"{upstream.url}: no member {upstream.member}")
             payload = member.read()
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".part")
-    tmp.write_bytes(payload)
-    tmp.replace(dest)
+    write_bytes_atomically(dest, payload)
 
 
 FORMATS = ("arrow", "conll3", "conll2", "columns2", "inline")

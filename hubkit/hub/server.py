@@ -41,6 +41,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from hubkit.files import cache_root, write_bytes_atomically
 from hubkit.options import PORT, ranged
 
 try:  # only used to expose `cardData` in repo info; the server works without it
@@ -142,9 +143,7 @@ class ObjectStore:
     def put_bytes(self, data: bytes) -> str:
         sha = hashlib.sha256(data).hexdigest()
         if not self.has(sha):
-            tmp = self.root / f".tmp-{secrets.token_hex(8)}"
-            tmp.write_bytes(data)
-            os.replace(tmp, self.path(sha))
+            write_bytes_atomically(self.path(sha), data)
         return sha
 
     def read(self, sha256: str) -> bytes:
@@ -975,6 +974,6 @@ def add_cli(subparsers) -> None:
     p.add_argument("--port", type=ranged(PORT), default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--root", default=None, help="storage folder for uploaded files (default: a temporary one, "
                                                 "removed when the server stops)")
-    p.add_argument("--token-file", default=str(Path.home() / ".cache" / "hubkit" / "hub-server-token"),
+    p.add_argument("--token-file", default=str(cache_root() / "hub-server-token"),
                    help="file holding the write token; created with a new random token when missing")
     p.set_defaults(func=_cli_serve)
