@@ -1,4 +1,4 @@
-"""`python -m hubkit.flagship_report build/models results/flagship`: the flagship's numbers and card.
+"""`python -m hubkit.experiments.flagship_report build/models results/flagship`: the flagship's numbers and card.
 
 Reads every `pakner-e5-small-seed*/results.json` (written by `make flagship SEED=N`), scores each
 seed folder once more where training does not (Pashto's corrected test `test_reviewed`; every
@@ -166,7 +166,7 @@ def render_results(seeds: list[dict], cpu: str, search: list[dict] = ()) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
-        raise SystemExit("usage: python -m hubkit.flagship_report MODELS_DIR RESULTS_DIR")
+        raise SystemExit("usage: python -m hubkit.experiments.flagship_report MODELS_DIR RESULTS_DIR")
     models, out = Path(argv[0]), Path(argv[1])
     folders = seed_folders(models)
     if not folders:
