@@ -17,7 +17,6 @@ that do not speak Xet need `HF_HUB_DISABLE_XET=1` (set before `huggingface_hub` 
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import os
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from hubkit.errors import HubkitError
+from hubkit.hub.gitignore import gitignore_matcher
 from hubkit.redact import redact
 
 REPO_TYPES = ("dataset", "model")
@@ -80,36 +80,6 @@ class PublishResult:
         if self.tag:
             lines.append(f"tag {self.tag} -> {self.commit_oid}")
         return "\n".join(lines)
-
-
-def gitignore_matcher(content: str):
-    """`path -> ignored?` for a .gitignore: globs, `!` negation, anchored (`a/b`, `/a`) and folder (`a/`) rules.
-
-    The Hub skips files its .gitignore matches (preupload's `shouldIgnore`); publish leaves them
-    out up front, so that they are neither uploaded nor counted as changes on every publish.
-    """
-    rules = []
-    for line in content.splitlines():
-        line = line.rstrip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        line = line[1:] if negate else line
-        folder_only = line.endswith("/")
-        line = line.strip("/") if folder_only else line
-        rules.append((line.lstrip("/"), negate, folder_only, "/" in line.lstrip("/")))
-
-    def ignored(path: str) -> bool:
-        parts = path.split("/")
-        parents = ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
-        result = False
-        for pattern, negate, folder_only, anchored in rules:
-            candidates = parents if folder_only else [path] + parents
-            if any(fnmatch.fnmatchcase(c if anchored else c.rsplit("/", 1)[-1], pattern) for c in candidates):
-                result = not negate
-        return result
-
-    return ignored
 
 
 def local_files(folder: Path) -> dict[str, Path]:

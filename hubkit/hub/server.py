@@ -42,6 +42,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from hubkit.files import cache_root, write_bytes_atomically
+from hubkit.hub.gitignore import gitignore_matcher
 from hubkit.options import PORT, ranged
 
 try:  # only used to expose `cardData` in repo info; the server works without it
@@ -153,38 +154,6 @@ class ObjectStore:
         if sha256 not in self._git_oids:
             self._git_oids[sha256] = git_blob_oid(self.read(sha256))
         return self._git_oids[sha256]
-
-
-def _gitignore_matcher(content: str | None):
-    """A small .gitignore matcher: globs, `!` negation, anchored (`/x`) and directory (`x/`) rules."""
-    rules = []
-    for line in (content or "").splitlines():
-        line = line.rstrip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        line = line[1:] if negate else line
-        dir_only = line.endswith("/")
-        line = line.strip("/") if dir_only else line
-        anchored = "/" in line.lstrip("/")
-        rules.append((line.lstrip("/"), negate, dir_only, anchored))
-
-    def ignored(path: str) -> bool:
-        parts = path.split("/")
-        result = False
-        for pattern, negate, dir_only, anchored in rules:
-            # candidates: the file itself (unless dir-only) and every parent folder
-            candidates = [] if dir_only else [path]
-            candidates += ["/".join(parts[: i + 1]) for i in range(len(parts) - 1)]
-            hit = any(
-                fnmatch.fnmatchcase(c, pattern) if anchored else fnmatch.fnmatchcase(c.split("/")[-1], pattern)
-                for c in candidates
-            )
-            if hit:
-                result = not negate
-        return result
-
-    return ignored
 
 
 def _lfs_patterns(gitattributes: str | None) -> list[str]:
@@ -641,7 +610,7 @@ class _Handler(BaseHTTPRequestHandler):
         commit = state.resolve(repo, revision)
         body = self._json_body()
         gitignore = body.get("gitIgnore")
-        ignored = _gitignore_matcher(gitignore if gitignore is not None else state.read_text(commit, ".gitignore"))
+        ignored = gitignore_matcher(gitignore if gitignore is not None else state.read_text(commit, ".gitignore"))
         lfs_patterns = _lfs_patterns(state.read_text(commit, ".gitattributes"))
         files = []
         for f in body.get("files", []):
