@@ -125,3 +125,15 @@ def test_importing_hubkit_is_light_and_exports_the_public_api():
             "print(len(names), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert int(out[0]) >= 15 and out[1] == "False"
+
+
+@pytest.mark.parametrize("script, verb", [("hubkit/train.py", "hubkit train"), ("hubkit/train_llm.py", "hubkit train-llm")])
+def test_the_trainer_scripts_run_by_path(script, verb):
+    """`accelerate launch hubkit/train.py` runs the file as a script: the shim must import the package."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True,
+                          cwd=PACKAGE.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"usage: {verb} ") and "--model_name_or_path" in proc.stdout
