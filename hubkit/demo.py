@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hubkit.hub.server import HubServer
+from hubkit.languages import LANGUAGES
 from hubkit.options import COUNT, ranged
 
 EXAMPLES = {
@@ -63,7 +64,7 @@ def build_datasets(opts: DemoOptions) -> dict:
     pakner = opts.out / "pakner"
     if not (pakner / "README.md").is_file():
         build_pakner(opts.data_dir, pakner, org=opts.org, progress=opts.progress)
-    return {name: _split_sizes(pakner, name) for name in ("urdu", "shahmukhi", "sindhi", "pashto")}
+    return {name: _split_sizes(pakner, name) for name in LANGUAGES}
 
 
 def _split_sizes(folder: Path, config: str) -> dict:
@@ -96,7 +97,7 @@ def build_augmented(opts: DemoOptions, ranker: Path) -> dict:
     if not (aug / "README.md").is_file():
         build_pakner_aug(opts.out / "pakner", aug, model=str(ranker), org=opts.org,
                          report_dir=opts.out / "clusters", progress=opts.progress)
-    return {name: _split_sizes(aug, name) for name in ("urdu", "shahmukhi", "sindhi", "pashto")}
+    return {name: _split_sizes(aug, name) for name in LANGUAGES}
 
 
 def choose_model(opts: DemoOptions, demo_model: Path) -> Path:

@@ -137,3 +137,19 @@ def test_the_trainer_scripts_run_by_path(script, verb):
                           cwd=PACKAGE.parent)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"usage: {verb} ") and "--model_name_or_path" in proc.stdout
+
+
+def test_the_four_languages_are_listed_only_in_the_registry():
+    from hubkit.languages import LANGUAGES
+
+    spelled = []
+    for path in _modules():
+        if path.name == "languages.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            # a list of the names (per-language data keyed by them, as dicts, is not a copy)
+            if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+                words = {i.value for i in node.elts if isinstance(i, ast.Constant) and isinstance(i.value, str)}
+                if words == set(LANGUAGES):
+                    spelled.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    assert not spelled, "the four languages spelled out again (use hubkit.languages):\n" + "\n".join(spelled)

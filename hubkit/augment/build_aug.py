@@ -138,7 +138,7 @@ def _write_repo(out: Path, configs: dict, summary: dict, languages: list[str], o
         "task_ids": ["named-entity-recognition"],
         "multilinguality": "multilingual",
         "source_datasets": [f"{org}/pakner"],
-        "tags": ["ner", "data-augmentation", "urdu", "shahmukhi", "sindhi", "pashto", "low-resource"],
+        "tags": ["ner", "data-augmentation", *LANGUAGES, "low-resource"],
     }
     default = "all" if "all" in configs else languages[0]
     dataset_repo.write_card(out, dataset_repo.card_yaml(configs, meta, default), _card_body(configs, summary, org))

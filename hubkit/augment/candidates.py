@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 from hubkit.augment.bank import Bank, build_bank, check_columns, sentence_mentions, train_split, with_ids
 from hubkit.augment.clusters import Alignment, Clustering
 from hubkit.data.labels import LABEL2ID
+from hubkit.languages import LANGUAGES
 from hubkit.options import COSINE, COUNT, NON_NEGATIVE_INT, Range, ranged
 from hubkit.augment.orthography import to_orthography
 
@@ -350,7 +351,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     src = p.add_mutually_exclusive_group()
     src.add_argument("--data-dir", help="upstream corpora folder (default: $PAKNER_DATA_DIR)")
     src.add_argument("--dataset", help="a built pakner dataset folder or Hub id (its train splits are used)")
-    p.add_argument("--languages", nargs="+", default=["urdu", "shahmukhi", "sindhi", "pashto"])
+    p.add_argument("--languages", nargs="+", default=list(LANGUAGES))
     p.add_argument("--mode", choices=MODES, default="cluster",
                    help="cluster: same/aligned cluster; random: any same-type entity (ablation); none: no augmentation")
     p.add_argument("--n-candidates", type=ranged(COUNT), default=5, help="candidates per sentence with entities (default 5)")

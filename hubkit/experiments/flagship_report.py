@@ -21,8 +21,9 @@ import sys
 from pathlib import Path
 
 from hubkit.hardware import cpu_flags, cpu_has_native_bf16
+from hubkit.languages import LANGUAGES
 
-LANGS = ("urdu", "shahmukhi", "sindhi", "pashto")
+LANGS = tuple(LANGUAGES)
 TARGETS = {"urdu": 94.0, "shahmukhi": 76.0, "sindhi": 80.0, "pashto": 62.0}
 PAPER = {"shahmukhi": 88.06, "pashto": 88.29}  # Ehsan & Solorio (2025), best settings, GPU models
 BASELINES = {"shahmukhi": "75.55 (BiLSTM-ELMo, 2021, same test)"}
