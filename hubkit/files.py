@@ -27,7 +27,7 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def _umask() -> int:
+def current_umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
     return umask
@@ -48,7 +48,7 @@ def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it 0600: give it a plain open's mode
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes it 0600: give it a plain open's mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -69,7 +69,7 @@ def atomic_folder(final: str | os.PathLike, replace: bool = False) -> Iterator[P
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     try:
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: give it a plain mkdir's mode
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700: give it a plain mkdir's mode
         if replace and final.exists():
             _remove(final)
         try:

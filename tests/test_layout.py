@@ -71,7 +71,7 @@ def test_imports_point_only_backwards_along_the_data_flow():
     assert not later, "imports from a later stage:\n" + "\n".join(later)
 
 
-def test_the_layout_check_sees_a_forward_import(tmp_path):
+def test_the_layout_check_sees_a_forward_import():
     tree = ast.parse("def f():\n    from hubkit.serve.tagger import Tagger\n")
     (line, imported), = _hubkit_imports(tree)
     assert _stage(imported) > _stage("hubkit.data.readers")

@@ -18,7 +18,8 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from hubkit.data.loading import DataError, load_ner_data
+from hubkit.data.loading import load_ner_data
+from hubkit.errors import DataError
 from hubkit.data.windows import encode_windows
 from hubkit.evaluation.predict import evaluate_model, predict_words
 from hubkit.data.labels import LABELS

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from hubkit.data.labels import ID2LABEL, LABEL2ID
 from hubkit.errors import ModelError
-from hubkit.files import atomic_folder, cache_root, sha256_file
+from hubkit.files import atomic_folder, cache_root, current_umask, sha256_file
 
 MAGIC = b"E5S1"
 VERSION = 1
@@ -494,10 +494,8 @@ def _write_folder(e5: E5File, tokenizer_json: Path, out: Path, sha: str, show_pr
 
 
 def _share(folder: Path) -> None:
-    """mkdtemp makes a private (0700) folder: give it the modes a plain mkdir/open would."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)
+    """Give the folder's files the mode a plain open would (atomic_folder does the folder itself)."""
+    umask = current_umask()
     for item in folder.iterdir():
         os.chmod(item, 0o666 & ~umask)
 

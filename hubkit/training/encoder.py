@@ -33,8 +33,9 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from hubkit.data.loading import LANG_COLUMN, LANGUAGES, DataError, concat, load_ner_data, normalize_languages
+from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data, normalize_languages
 from hubkit.data.windows import MODEL_COLUMNS, encode_windows, model_max_length
+from hubkit.errors import DataError
 from hubkit.evaluation.metrics import format_table
 from hubkit.evaluation.predict import evaluate_dataset
 from hubkit.hardware import PRECISIONS, apply_threads, check_process_group, resolve_precision
@@ -373,4 +374,4 @@ if __name__ == "__main__":
 
 __all__ = ["ModelArguments", "DataArguments", "TrainArguments", "parse_args", "parse_dataclass_args", "run", "main",
            "add_cli", "temperature_sample", "drop_sentences_without_entities", "no_entity_warning", "public_name",
-           "TrainState", "STATE_FILE", "LANGUAGES", "LANG_COLUMN"]
+           "TrainState", "STATE_FILE", "LANG_COLUMN"]

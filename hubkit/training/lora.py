@@ -37,8 +37,9 @@ from pathlib import Path
 
 from transformers import StoppingCriteria
 
-from hubkit.data.loading import LANG_COLUMN, LANGUAGES, DataError, concat, load_ner_data, normalize_languages
+from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data, normalize_languages
 from hubkit.data.labels import LABELS
+from hubkit.errors import DataError
 from hubkit.models.prompt import PromptFormat, format_answer, new_counts, parse_answer
 from hubkit.evaluation.metrics import compute_metrics, format_table
 from hubkit.hub.cards import render_llm_card
@@ -482,4 +483,4 @@ if __name__ == "__main__":
 
 __all__ = ["LlmModelArguments", "LoraArguments", "LlmDataArguments", "LlmTrainArguments", "parse_args", "run", "main",
            "add_cli", "load_causal_lm", "draw_shots", "encode_train", "generate_answers", "evaluate_split",
-           "render_llm_card", "write_llm_card", "LANGUAGES"]
+           "render_llm_card", "write_llm_card"]
