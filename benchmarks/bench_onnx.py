@@ -67,7 +67,7 @@ def speed_rows(models: dict, lines: list[str], threads: int, repeats: int, round
     for _ in range(rounds):  # alternate, so load from other processes hits every variant alike
         for name, tagger in taggers.items():
             t0 = time.perf_counter()
-            tag_file(tagger, lines, io.StringIO(), "jsonl", batch, progress=False)
+            tag_file(tagger, lines, io.StringIO(), "jsonl", progress=False)
             runs[name].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         pipe(lines, batch_size=batch)

@@ -110,11 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     pipe = pipeline("token-classification", model=tagger.model, tokenizer=tokenizer,
                     aggregation_strategy="simple", device=-1)
     pipe(lines[:4], batch_size=args.batch_size)  # warm-up
-    tag_file(tagger, lines[:4], io.StringIO(), "jsonl", args.batch_size, progress=False)
+    tag_file(tagger, lines[:4], io.StringIO(), "jsonl", progress=False)
     ours_runs, theirs_runs = [], []
     for _ in range(args.rounds):  # alternate, so load from other processes hits both alike
         t0 = time.perf_counter()
-        tag_file(tagger, lines, io.StringIO(), "jsonl", args.batch_size, progress=False)
+        tag_file(tagger, lines, io.StringIO(), "jsonl", progress=False)
         ours_runs.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         pipe(lines, batch_size=args.batch_size)

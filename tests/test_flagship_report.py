@@ -25,7 +25,10 @@ def _run_folder(models: Path, name: str, seed: int, val: float, test: float, **s
                "validation": _scores({l: val for l in LANGS}), "test": _scores({l: test for l in LANGS})}
     (folder / "results.json").write_text(json.dumps(results))
     extra = {"pashto_test_reviewed": _scores({"pashto": test}) | {"overall": _scores({"pashto": test})["per_language"]["pashto"]["overall"]},
-             "test_argmax": _scores({l: test for l in LANGS})}
+             "test_argmax": _scores({l: test for l in LANGS}),
+             "test_sentences": {l: {"sentences": 100, "without_entities": 70, "tagged_without_entities": 7 * seed,
+                                    "predicted": 60, "predicted_in_sentences_without_entities": 6 * seed,
+                                    "f1_sentences_with_entities": 100 * test + 5} for l in LANGS}}
     (folder / "extra_results.json").write_text(json.dumps(extra))
     return folder
 
@@ -44,3 +47,18 @@ def test_results_list_the_seeds_and_the_search_by_validation_only(tmp_path):
     assert "98.76" not in text  # a candidate's test score is never shown
     saved = json.loads((tmp_path / "out" / "seeds.json").read_text())
     assert saved["search"][0]["changed"] == {"sampling_temperature": 2.0} and "test" not in json.dumps(saved["search"])
+
+
+def test_which_sentences_counts_false_positives_where_the_gold_has_no_entity(tmp_path):
+    gold = [["O", "O"], ["B-PER", "O"], ["O", "O"], ["B-LOC", "I-LOC"]]
+    pred = [["B-ORG", "O"], ["B-PER", "O"], ["O", "O"], ["B-LOC", "O"]]
+    got = flagship_report.sentence_breakdown(gold, pred)
+    assert got == {"sentences": 4, "without_entities": 2, "predicted": 3, "tagged_without_entities": 1,
+                   "predicted_in_sentences_without_entities": 1, "f1_sentences_with_entities": 50.0}
+    models = tmp_path / "models"
+    _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60)
+    _run_folder(models, "pakner-e5-small-seed2", 2, 0.72, 0.62)
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    # 70 empty sentences, 7 and 14 of them tagged (mean 10.5 = 15.0%); 6 and 12 of 60 predictions (15.0%)
+    assert "| urdu | 100 | 70 | 15.0% | 15.0% | 61.00 | 66.00 |" in text

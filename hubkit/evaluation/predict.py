@@ -1,6 +1,7 @@
 """Predictions per word, their scores, and `hubkit evaluate`.
 
-`predict_words`: one predicted tag per word of every sentence, window predictions stitched back;
+`word_scores`: per-word label log-probabilities of every sentence, window predictions stitched back;
+`predict_words`: one tag per word from them (BIO-valid decoding or argmax);
 `evaluate_model` scores them with hubkit.evaluation.metrics.
 """
 
@@ -21,10 +22,23 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
                   desc: str = "predicting", progress: bool = True, bio_decoding: bool = True) -> list[list[str]]:
     """One predicted tag per word for every sentence of `ds` (windows stitched back); with
     `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.evaluation.decoding), else argmax."""
+    scores = word_scores(model, tokenizer, ds, batch_size, max_length, accelerator, desc, progress)
+    return decode_words(scores, bio_decoding)
+
+
+def decode_words(scores, bio_decoding: bool = True) -> list[list[str]]:
+    """Tags of every sentence from its (words, labels) log-probabilities (word_scores)."""
+    from hubkit.evaluation.decoding import decode
+
+    return [[LABELS[i] for i in decode(s, bio=bio_decoding)] for s in scores]
+
+
+def word_scores(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
+                desc: str = "predicting", progress: bool = True) -> list:
+    """Per sentence of `ds`, a (words, labels) array of log-probabilities, each word's from its window."""
     import numpy as np
     import torch
 
-    from hubkit.evaluation.decoding import decode
     from torch.utils.data import DataLoader
     from tqdm.auto import tqdm
     from transformers import DataCollatorForTokenClassification
@@ -70,8 +84,7 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
     missing = [i for i, s in enumerate(sentence_scores) if any(t is None for t in s)]
     if missing:
         raise RuntimeError(f"{len(missing)} sentence(s) with unscored words, e.g. sentence {missing[0]}")
-    return [[LABELS[i] for i in decode(np.array(s).reshape(len(s), len(LABELS)), bio=bio_decoding)]
-            for s in sentence_scores]
+    return [np.array(s).reshape(len(s), len(LABELS)) for s in sentence_scores]
 
 
 def evaluate_dataset(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,

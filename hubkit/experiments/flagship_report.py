@@ -39,16 +39,52 @@ def seed_folders(models: Path) -> list[Path]:
 
 
 def extra_results(folder: Path, dataset: str) -> dict:
-    """test_reviewed (Pashto) and argmax scores of one seed folder, computed once."""
+    """test_reviewed (Pashto), argmax scores and where the test errors are (sentence_breakdown) of
+    one seed folder, each computed once (the argmax and the breakdown from one pass over test)."""
     from hubkit.evaluation.predict import evaluate_model
 
     cache = folder / "extra_results.json"
-    if cache.is_file():
-        return json.loads(cache.read_text())
-    extra = {"pashto_test_reviewed": evaluate_model(str(folder), dataset, ["pashto"], split="test_reviewed"),
-             "test_argmax": evaluate_model(str(folder), dataset, list(LANGS), split="test", bio_decoding=False)}
+    extra = json.loads(cache.read_text()) if cache.is_file() else {}
+    if "pashto_test_reviewed" not in extra:
+        extra["pashto_test_reviewed"] = evaluate_model(str(folder), dataset, ["pashto"], split="test_reviewed")
+    if "test_argmax" not in extra or "test_sentences" not in extra:
+        extra["test_argmax"], extra["test_sentences"] = _test_pass(folder, dataset)
     cache.write_text(json.dumps(extra, indent=1) + "\n")
     return extra
+
+
+def _test_pass(folder: Path, dataset: str) -> tuple[dict, dict]:
+    """(argmax scores, per-language sentence_breakdown of the Viterbi tags) from one forward pass."""
+    from hubkit.data.labels import LABELS
+    from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data
+    from hubkit.evaluation.metrics import compute_metrics
+    from hubkit.evaluation.predict import decode_words, word_scores
+    from hubkit.models.encoders import load_token_classifier
+
+    model, tokenizer = load_token_classifier(str(folder))
+    test = concat(load_ner_data(dataset, list(LANGS), splits=["test"])["test"])
+    scores = word_scores(model, tokenizer, test, desc="test")
+    gold, langs = [[LABELS[t] for t in tags] for tags in test["ner_tags"]], test[LANG_COLUMN]
+    viterbi = decode_words(scores, bio_decoding=True)
+    breakdown = {lang: sentence_breakdown([g for g, l in zip(gold, langs) if l == lang],
+                                          [p for p, l in zip(viterbi, langs) if l == lang]) for lang in LANGS}
+    return compute_metrics(gold, decode_words(scores, bio_decoding=False), langs), breakdown
+
+
+def sentence_breakdown(gold: list[list[str]], pred: list[list[str]]) -> dict:
+    """Which sentences the errors are in: those without a gold entity (every entity predicted there
+    is a false positive) against those with one (F1 on them alone)."""
+    from hubkit.data.labels import entity_spans
+    from hubkit.evaluation.metrics import score
+
+    empty = [not entity_spans(g) for g in gold]
+    n_pred = [len(entity_spans(p)) for p in pred]
+    with_entities = [i for i, e in enumerate(empty) if not e]
+    f1 = score([gold[i] for i in with_entities], [pred[i] for i in with_entities])["overall"]["f1"]
+    return {"sentences": len(gold), "without_entities": sum(empty), "predicted": sum(n_pred),
+            "tagged_without_entities": sum(1 for e, n in zip(empty, n_pred) if e and n),
+            "predicted_in_sentences_without_entities": sum(n for e, n in zip(empty, n_pred) if e),
+            "f1_sentences_with_entities": 100 * f1}
 
 
 def _f1(res: dict, lang: str | None = None) -> float:
@@ -65,6 +101,7 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
            "validation_f1": {lang: _f1(val, lang) for lang in LANGS},
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
+           "test_sentences": extra["test_sentences"],
            "per_type": {lang: {t: {k: 100 * m[k] for k in ("precision", "recall", "f1")}
                                for t, m in test["per_language"][lang]["per_type"].items()} for lang in LANGS},
            "precision_recall": {lang: {k: 100 * test["per_language"][lang]["overall"][k]
@@ -152,7 +189,7 @@ def render_results(seeds: list[dict], cpu: str, search: list[dict] = ()) -> str:
         for etype in sorted(seeds[0]["per_type"][lang]):
             vals = {k: statistics.mean(s["per_type"][lang][etype][k] for s in seeds) for k in ("precision", "recall", "f1")}
             lines.append(f"| | {etype} | {vals['precision']:.2f} | {vals['recall']:.2f} | {vals['f1']:.2f} |")
-    lines += ["", "## Training", ""]
+    lines += ["", *render_sentences(seeds), "## Training", ""]
     for s in seeds:
         st = s["setup"]
         curve = ", ".join(f"{100 * h['validation_f1']:.2f}" for h in s["history"])
@@ -188,6 +225,24 @@ def main(argv: list[str] | None = None) -> int:
         write_release_card(release, dataset, seeds, cpu)
         print(f"wrote the card of {release}")
     return 0
+
+
+def render_sentences(seeds: list[dict]) -> list[str]:
+    """Where the errors are: sentences without a gold entity against those with one (mean over seeds)."""
+    def mean(lang, key):
+        return statistics.mean(s["test_sentences"][lang][key] for s in seeds)
+
+    lines = ["## Which sentences (test, Viterbi, mean over seeds)", "",
+             "| language | sentences | without a gold entity | of those, tagged with one or more | share of predicted "
+             "entities in them (all false positives) | F1 on all | F1 on the sentences with a gold entity |",
+             "|---|---|---|---|---|---|---|"]
+    for lang in LANGS:
+        empty = mean(lang, "without_entities")
+        lines.append(f"| {lang} | {mean(lang, 'sentences'):,.0f} | {empty:,.0f} | "
+                     f"{100 * mean(lang, 'tagged_without_entities') / max(empty, 1):.1f}% | "
+                     f"{100 * mean(lang, 'predicted_in_sentences_without_entities') / max(mean(lang, 'predicted'), 1):.1f}% | "
+                     f"{statistics.mean(s['test_f1'][lang] for s in seeds):.2f} | {mean(lang, 'f1_sentences_with_entities'):.2f} |")
+    return lines + [""]
 
 
 def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) -> None:

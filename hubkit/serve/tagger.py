@@ -194,13 +194,9 @@ class Tagger:
         """Per sentence, its (words, labels) probabilities, each word's from the window that centres it."""
         import torch
 
-        all_words = [w.text for s in flat for w in s]
-        pieces = self.tokenizer(all_words, add_special_tokens=False)["input_ids"] if all_words else []
         # windows: (sentence index, start word, end word, sub-word count)
-        windows, pos = [], 0
-        for si, sent in enumerate(flat):
-            counts = [max(1, len(p)) for p in pieces[pos:pos + len(sent)]]
-            pos += len(sent)
+        windows = []
+        for si, counts in enumerate(self._piece_counts(flat)):
             for a, b in plan_windows(counts, self.budget, self.overlap):
                 windows.append((si, a, b, sum(counts[a:b])))
         windows.sort(key=lambda w: w[3])  # similar lengths together: little padding
@@ -226,6 +222,20 @@ class Tagger:
                         if centrality > best[si][word][0]:
                             best[si][word] = (centrality, probs[row][tok])
         return [np.array([p for _, p in words]).reshape(len(words), len(LABELS)) for words in best]
+
+    def _piece_counts(self, flat: Sequence[Sequence[Word]]) -> list[list[int]]:
+        """Sub-words of each word (at least 1), one tokenizer call per sentence rather than per word."""
+        if not flat:
+            return []
+        enc = self.tokenizer([[w.text for w in sent] for sent in flat], is_split_into_words=True,
+                             add_special_tokens=False)
+        counts = []
+        for si, sent in enumerate(flat):
+            per_word = [0] * len(sent)
+            for wid in enc.word_ids(si):
+                per_word[wid] += 1
+            counts.append([max(1, c) for c in per_word])
+        return counts
 
     def _decode(self, probs) -> tuple[list[str], list[float]]:
         """(tags, probability of each tag) of one sentence from its (words, labels) probabilities."""
@@ -303,18 +313,22 @@ def write_results(out, fmt: str, line_no: int, text: str, sentences: list[Tagged
             out.write("".join(f"{w.text}\t{t}\n" for w, t in zip(sent.words, sent.tags)) + "\n")
 
 
-def tagged_lines(tagger: Tagger, lines: list[str], batch_size: int = 32, progress=None):
-    """(line number, text, sentences) of every line, `batch_size` lines at a time; `progress` wraps
-    the batches' start indices (tqdm, gr.Progress().tqdm)."""
-    starts = range(0, len(lines), batch_size)
+# Lines tagged together: their windows are sorted by length as one set before batching, so a batch
+# pads little (a chunk of one batch's worth of lines padded twice as many sub-words; BENCHMARKS.md).
+LINES_PER_CHUNK = 1024
+
+
+def tagged_lines(tagger: Tagger, lines: list[str], progress=None, lines_per_chunk: int = LINES_PER_CHUNK):
+    """(line number, text, sentences) of every line, `lines_per_chunk` lines at a time; `progress`
+    wraps the chunks' start indices (tqdm, gr.Progress().tqdm)."""
+    starts = range(0, len(lines), lines_per_chunk)
     for i in (progress(starts) if progress else starts):
-        chunk = lines[i:i + batch_size]
+        chunk = lines[i:i + lines_per_chunk]
         for j, (text, sents) in enumerate(zip(chunk, tagger.tag_words(chunk))):
             yield i + j + 1, text, sents
 
 
-def tag_file(tagger: Tagger, lines: list[str], out, fmt: str = "jsonl", batch_size: int = 32,
-             progress: bool = True) -> int:
+def tag_file(tagger: Tagger, lines: list[str], out, fmt: str = "jsonl", progress: bool = True) -> int:
     """Tag each line as one text; returns the number of entities written."""
     from tqdm.auto import tqdm
 
@@ -323,7 +337,7 @@ def tag_file(tagger: Tagger, lines: list[str], out, fmt: str = "jsonl", batch_si
         writer.writerow(CSV_COLUMNS)
     count = 0
     with tqdm(total=len(lines), desc="tagging", unit="line", disable=not progress) as bar:
-        for line_no, text, sents in tagged_lines(tagger, lines, batch_size):
+        for line_no, text, sents in tagged_lines(tagger, lines):
             write_results(out, fmt, line_no, text, sents, writer)
             count += sum(len(entity_spans(s.tags)) for s in sents)
             bar.update(1)
@@ -342,7 +356,7 @@ def _cli_tag(args: argparse.Namespace) -> int:
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else \
         io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
     try:
-        n = tag_file(tagger, lines, out, args.format, args.batch_size, progress=not args.quiet)
+        n = tag_file(tagger, lines, out, args.format, progress=not args.quiet)
     finally:
         if args.output:
             out.close()

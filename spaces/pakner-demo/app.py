@@ -41,6 +41,7 @@ from hubkit.serve.tagger import CSV_COLUMNS, Tagger, default_model, split_lines,
 
 MAX_CHARS = int(os.environ.get("PAKNER_MAX_CHARS", "5000"))
 MAX_LINES = int(os.environ.get("PAKNER_MAX_LINES", "1000"))
+UPLOAD_LINES_PER_STEP = 200  # the progress bar moves every 200 lines; fewer would pad more
 MAX_UPLOAD_MB = float(os.environ.get("PAKNER_MAX_UPLOAD_MB", "2"))  # Gradio refuses larger uploads before storing them
 CONCURRENCY = int(os.environ.get("PAKNER_CONCURRENCY", "2"))
 AUTO = "Auto"
@@ -190,7 +191,8 @@ def tag_file(file, model: str | None = None, progress=gr.Progress()):
     with out:
         writer = csv.writer(out)
         writer.writerow(CSV_COLUMNS)
-        for line_no, text, sentences in tagged_lines(tagger, texts, 32, lambda s: progress.tqdm(s, desc="tagging")):
+        steps = lambda starts: progress.tqdm(starts, desc="tagging")  # noqa: E731
+        for line_no, text, sentences in tagged_lines(tagger, texts, steps, lines_per_chunk=UPLOAD_LINES_PER_STEP):
             write_results(out, "csv", line_no, text, sentences, writer)  # the rows `hubkit tag --format csv` writes
             n += sum(len(entity_spans(s.tags)) for s in sentences)
     return out.name, f"**{n}** entities in {len(texts)} texts · model: `{model}`"
