@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_tagger import SENTENCE, load_lines, percentile, timed  # noqa: E402
+from bench_tagger import SENTENCE, load_lines, padding_ratio, percentile, timed  # noqa: E402
 
 LANGS = ("urdu", "shahmukhi", "sindhi", "pashto")
 
@@ -135,6 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Model: {Path(args.model).name}; CPU: {cpu_line()}; torch {torch.__version__}, onnxruntime "
           f"{onnxruntime.__version__}; one sentence = {len(SENTENCE.split())} words; throughput on {len(lines)} "
           f"lines, batch {args.batch_size}, median of {args.rounds} rounds\n")
+    from hubkit.serve.tagger import LINES_PER_CHUNK, Tagger
+
+    tagger = Tagger(*models["PyTorch"], batch_size=args.batch_size, device="cpu")
+    print(f"Sub-words fed per real sub-word (padding), these lines in batches of {args.batch_size}: "
+          + ", ".join(f"{n:,} lines tagged together {padding_ratio(tagger, lines, n):.2f}"
+                      for n in (args.batch_size, LINES_PER_CHUNK)) + "\n")
     print("| threads | path | one sentence p50 (ms) | p95 (ms) | lines/s | vs pipeline | words/s |")
     print("|---|---|---|---|---|---|---|")
     for threads in sorted({1, usable_cores()}):

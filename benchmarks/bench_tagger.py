@@ -45,6 +45,32 @@ def timed(fn, repeats: int) -> list[float]:
     return out
 
 
+def padding_ratio(tagger, lines: list[str], lines_per_chunk: int) -> float:
+    """Sub-words fed to the model (padding included) per real sub-word when `lines_per_chunk` lines
+    are tagged together; the model is swapped for one that only counts, so nothing is computed."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from hubkit.serve.tagger import tagged_lines
+
+    fed = {"real": 0, "padded": 0}
+
+    def count(input_ids, attention_mask, **_):
+        fed["real"] += int(attention_mask.sum())
+        fed["padded"] += attention_mask.numel()
+        return SimpleNamespace(logits=torch.zeros(*input_ids.shape, len(tagger.model.config.id2label)))
+
+    count.config = tagger.model.config
+    model, tagger.model = tagger.model, count
+    try:
+        for _ in tagged_lines(tagger, lines, lines_per_chunk=lines_per_chunk):
+            pass
+    finally:
+        tagger.model = model
+    return fed["padded"] / fed["real"]
+
+
 def load_lines(data_dir: Path, per_language: int) -> list[str]:
     from datasets import Dataset
 

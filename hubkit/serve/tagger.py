@@ -314,7 +314,7 @@ def write_results(out, fmt: str, line_no: int, text: str, sentences: list[Tagged
 
 
 # Lines tagged together: their windows are sorted by length as one set before batching, so a batch
-# pads little (a chunk of one batch's worth of lines padded twice as many sub-words; BENCHMARKS.md).
+# pads little (BENCHMARKS.md: padding with one batch's worth of lines at a time against this many).
 LINES_PER_CHUNK = 1024
 
 
