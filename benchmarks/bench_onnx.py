@@ -84,6 +84,23 @@ def speed_rows(models: dict, lines: list[str], threads: int, repeats: int, round
     return rows
 
 
+def speed_tables(models: dict, lines: list[str], args) -> None:
+    from hubkit.hardware import usable_cores
+    from hubkit.serve.tagger import LINES_PER_CHUNK, Tagger
+
+    tagger = Tagger(*models["PyTorch"], batch_size=args.batch_size, device="cpu")
+    print(f"Sub-words fed per real sub-word (padding) on these lines, batches of {args.batch_size}: "
+          + ", ".join(f"{n:,} lines tagged together {padding_ratio(tagger, lines, n):.2f}"
+                      for n in (args.batch_size, LINES_PER_CHUNK)) + "\n")
+    print(f"One sentence = {len(SENTENCE.split())} words; throughput on {len(lines)} lines, batch "
+          f"{args.batch_size}, median of {args.rounds} rounds\n")
+    print("| threads | path | one sentence p50 (ms) | p95 (ms) | lines/s | vs pipeline | words/s |")
+    print("|---|---|---|---|---|---|---|")
+    for threads in sorted({1, usable_cores()}):
+        for row in speed_rows(models, lines, threads, args.repeats, args.rounds, args.batch_size):
+            print(row, flush=True)
+
+
 def quality_rows(models: dict, dataset: str) -> list[str]:
     from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data
     from hubkit.evaluation.predict import evaluate_dataset
@@ -117,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=50, help="lines per language for the throughput run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--skip-speed", action="store_true",
+                        help="only the quality tables (they need no quiet machine, the speed ones do)")
     args = parser.parse_args(argv)
     if not args.data_dir or not (Path(args.data_dir) / "urdu").is_dir():
         parser.error("--data-dir (or PAKNER_DATA_DIR) must point at the real corpora")
@@ -131,21 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     transformers.logging.set_verbosity_error()
     work = Path(args.work_dir or tempfile.mkdtemp(prefix="hubkit-bench-onnx-"))
     models = variants(args.model, work)
-    lines = load_lines(Path(args.data_dir), args.lines)
     print(f"Model: {Path(args.model).name}; CPU: {cpu_line()}; torch {torch.__version__}, onnxruntime "
-          f"{onnxruntime.__version__}; one sentence = {len(SENTENCE.split())} words; throughput on {len(lines)} "
-          f"lines, batch {args.batch_size}, median of {args.rounds} rounds\n")
-    from hubkit.serve.tagger import LINES_PER_CHUNK, Tagger
-
-    tagger = Tagger(*models["PyTorch"], batch_size=args.batch_size, device="cpu")
-    print(f"Sub-words fed per real sub-word (padding), these lines in batches of {args.batch_size}: "
-          + ", ".join(f"{n:,} lines tagged together {padding_ratio(tagger, lines, n):.2f}"
-                      for n in (args.batch_size, LINES_PER_CHUNK)) + "\n")
-    print("| threads | path | one sentence p50 (ms) | p95 (ms) | lines/s | vs pipeline | words/s |")
-    print("|---|---|---|---|---|---|---|")
-    for threads in sorted({1, usable_cores()}):
-        for row in speed_rows(models, lines, threads, args.repeats, args.rounds, args.batch_size):
-            print(row, flush=True)
+          f"{onnxruntime.__version__}\n")
+    if not args.skip_speed:
+        speed_tables(models, load_lines(Path(args.data_dir), args.lines), args)
     if args.quality:
         torch.set_num_threads(usable_cores())
         print("\n| language | PyTorch F1 | ONNX fp32 F1 | ONNX int8 F1 | int8 loss | fp32 same tags | int8 same tags |")
