@@ -9,8 +9,9 @@ The path, one way:
    keeps `start`/`end` into the ORIGINAL text, so nothing is normalised away before the offsets
    are known.
 2. Sentences too long for the model are cut into overlapping windows of whole words (budget =
-   model max length in sub-words); all windows are sorted by length and run in batches under
-   `torch.inference_mode` (GPU when there is one). Each word takes the label of its first
+   model max length in sub-words); all windows (of 1,024 lines at a time in `hubkit tag`) are sorted
+   by length and run in batches under `torch.inference_mode` (GPU when there is one), or through
+   ONNX Runtime for an exported folder. Each word takes the label of its first
    sub-word, from the window in which it is most central, so an entity that straddles a window
    boundary is seen whole with context on both sides.
 3. Per sentence, the best BIO-valid tag sequence (Viterbi, hubkit.evaluation.decoding; `bio_decoding=False`:
