@@ -195,9 +195,10 @@ class Tagger:
         """Per sentence, its (words, labels) probabilities, each word's from the window that centres it."""
         import torch
 
+        whole = self.tokenizer([[w.text for w in s] for s in flat], is_split_into_words=True) if flat else None
         # windows: (sentence index, start word, end word, sub-word count)
         windows = []
-        for si, counts in enumerate(self._piece_counts(flat)):
+        for si, counts in enumerate(_piece_counts(whole, flat)):
             for a, b in plan_windows(counts, self.budget, self.overlap):
                 windows.append((si, a, b, sum(counts[a:b])))
         windows.sort(key=lambda w: w[3])  # similar lengths together: little padding
@@ -207,14 +208,11 @@ class Tagger:
         with torch.inference_mode():
             for i in range(0, len(windows), self.batch_size):
                 batch = windows[i:i + self.batch_size]
-                enc = self.tokenizer([[w.text for w in flat[si][a:b]] for si, a, b, _ in batch],
-                                     is_split_into_words=True, truncation=True, max_length=self.max_length,
-                                     padding=True, return_tensors="pt")
-                logits = self.model(**{k: v.to(self.device) for k, v in enc.items()}).logits
-                probs = logits.float().softmax(-1).cpu().numpy()
+                inputs, word_ids = self._encode_windows(flat, whole, batch)
+                probs = self.model(**inputs).logits.float().softmax(-1).cpu().numpy()
                 for row, (si, a, b, _) in enumerate(batch):
                     seen = set()
-                    for tok, wid in enumerate(enc.word_ids(row)):
+                    for tok, wid in enumerate(word_ids[row]):
                         if wid is None or wid in seen:
                             continue
                         seen.add(wid)  # first sub-word of the word
@@ -224,19 +222,24 @@ class Tagger:
                             best[si][word] = (centrality, probs[row][tok])
         return [np.array([p for _, p in words]).reshape(len(words), len(LABELS)) for words in best]
 
-    def _piece_counts(self, flat: Sequence[Sequence[Word]]) -> list[list[int]]:
-        """Sub-words of each word (at least 1), one tokenizer call per sentence rather than per word."""
-        if not flat:
-            return []
-        enc = self.tokenizer([[w.text for w in sent] for sent in flat], is_split_into_words=True,
-                             add_special_tokens=False)
-        counts = []
-        for si, sent in enumerate(flat):
-            per_word = [0] * len(sent)
-            for wid in enc.word_ids(si):
-                per_word[wid] += 1
-            counts.append([max(1, c) for c in per_word])
-        return counts
+    def _encode_windows(self, flat, whole, batch) -> tuple[dict, list[list[int | None]]]:
+        """(padded model inputs, word index of every position) of a batch of windows. A window that is
+        its whole sentence reuses the sentence's encoding (the common case: one tokenizer call)."""
+        ids, word_ids = [], []
+        for si, a, b, _ in batch:
+            if (a, b) == (0, len(flat[si])) and len(whole["input_ids"][si]) <= self.max_length:
+                ids.append(whole["input_ids"][si])
+                word_ids.append(whole.word_ids(si))
+            else:
+                enc = self.tokenizer([w.text for w in flat[si][a:b]], is_split_into_words=True, truncation=True,
+                                     max_length=self.max_length)
+                ids.append(enc["input_ids"])
+                word_ids.append(enc.word_ids())
+        padded = self.tokenizer.pad({"input_ids": ids}, padding=True, return_tensors="pt")
+        if self.tokenizer.padding_side == "left":  # positions shift by the padding in front
+            width = padded["input_ids"].shape[1]
+            word_ids = [[None] * (width - len(w)) + list(w) for w in word_ids]
+        return {k: v.to(self.device) for k, v in padded.items()}, word_ids
 
     def _decode(self, probs) -> tuple[list[str], list[float]]:
         """(tags, probability of each tag) of one sentence from its (words, labels) probabilities."""
@@ -245,6 +248,18 @@ class Tagger:
         ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding)
         tags = repair_bio([LABELS[i] for i in ids])  # argmax: I-X after O read as B-X, in every format
         return tags, [float(probs[w, i]) for w, i in enumerate(ids)]
+
+
+def _piece_counts(whole, flat: Sequence[Sequence[Word]]) -> list[list[int]]:
+    """Sub-words of each word (at least 1) from the sentences' encoding (`whole`)."""
+    counts = []
+    for si, sent in enumerate(flat):
+        per_word = [0] * len(sent)
+        for wid in whole.word_ids(si):
+            if wid is not None:
+                per_word[wid] += 1
+        counts.append([max(1, c) for c in per_word])
+    return counts
 
 
 def entities_of(text: str, sentences: Iterable[TaggedSentence]) -> list[Entity]:
