@@ -13,7 +13,8 @@ def _scores(f1: dict[str, float]) -> dict:
     return {"overall": block(sum(f1.values()) / len(f1))["overall"], "per_language": {l: block(v) for l, v in f1.items()}}
 
 
-def _run_folder(models: Path, name: str, seed: int, val: float, test: float, **setup) -> Path:
+def _run_folder(models: Path, name: str, seed: int, val: float, test: float, without_breakdown: bool = False,
+                **setup) -> Path:
     folder = models / name
     folder.mkdir(parents=True)
     base = {"seed": seed, "base_model": "e5-small-pakner-vocab", "policy": None, "sampling_temperature": None,
@@ -29,6 +30,8 @@ def _run_folder(models: Path, name: str, seed: int, val: float, test: float, **s
              "test_sentences": {l: {"sentences": 100, "without_entities": 70, "tagged_without_entities": 7 * seed,
                                     "predicted": 60, "predicted_in_sentences_without_entities": 6 * seed,
                                     "f1_sentences_with_entities": 100 * test + 5} for l in LANGS}}
+    if without_breakdown:  # scored before the breakdown existed
+        del extra["test_sentences"]
     (folder / "extra_results.json").write_text(json.dumps(extra))
     return folder
 
@@ -58,7 +61,9 @@ def test_which_sentences_counts_false_positives_where_the_gold_has_no_entity(tmp
     models = tmp_path / "models"
     _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60)
     _run_folder(models, "pakner-e5-small-seed2", 2, 0.72, 0.62)
+    _run_folder(models, "pakner-e5-small-seed3", 3, 0.72, 0.62, without_breakdown=True)
     assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
     # 70 empty sentences, 7 and 14 of them tagged (mean 10.5 = 15.0%); 6 and 12 of 60 predictions (15.0%)
+    assert "## Which sentences (test, Viterbi, seeds 1, 2)" in text
     assert "| urdu | 100 | 70 | 15.0% | 15.0% | 61.00 | 66.00 |" in text
