@@ -52,6 +52,7 @@ def padding_ratio(tagger, lines: list[str], lines_per_chunk: int) -> float:
 
     import torch
 
+    from hubkit.data.labels import LABELS
     from hubkit.serve.tagger import tagged_lines
 
     fed = {"real": 0, "padded": 0}
@@ -59,9 +60,8 @@ def padding_ratio(tagger, lines: list[str], lines_per_chunk: int) -> float:
     def count(input_ids, attention_mask, **_):
         fed["real"] += int(attention_mask.sum())
         fed["padded"] += attention_mask.numel()
-        return SimpleNamespace(logits=torch.zeros(*input_ids.shape, len(tagger.model.config.id2label)))
+        return SimpleNamespace(logits=torch.zeros(*input_ids.shape, len(LABELS)))
 
-    count.config = tagger.model.config
     model, tagger.model = tagger.model, count
     try:
         for _ in tagged_lines(tagger, lines, lines_per_chunk=lines_per_chunk):
