@@ -67,3 +67,26 @@ def test_which_sentences_counts_false_positives_where_the_gold_has_no_entity(tmp
     # 70 empty sentences, 7 and 14 of them tagged (mean 10.5 = 15.0%); 6 and 12 of 60 predictions (15.0%)
     assert "## Which sentences (test, Viterbi, seeds 1, 2)" in text
     assert "| urdu | 100 | 70 | 15.0% | 15.0% | 61.00 | 66.00 |" in text
+
+
+def test_seeds_whose_folders_are_gone_come_back_from_the_committed_seeds_json(tmp_path):
+    """A new machine has results/flagship/seeds.json but not the weights: the seeds scored on an
+    earlier machine stay in RESULTS.md beside a new search run, and a seed of another recipe does not."""
+    import shutil
+
+    models, out = tmp_path / "models", tmp_path / "out"
+    _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.6111)
+    _run_folder(models, "pakner-e5-small-seed2", 2, 0.72, 0.6333)
+    assert flagship_report.main([str(models), str(out)]) == 0
+    before = (out / "RESULTS.md").read_text(encoding="utf-8")
+    shutil.rmtree(models)
+    _run_folder(models, "pakner-e5-small-search-keep03-seed1", 1, 0.75, 0.99, keep_sentences_without_entities=0.3)
+    assert flagship_report.main([str(models), str(out)]) == 0
+    text = (out / "RESULTS.md").read_text(encoding="utf-8")
+    assert "| urdu | 62.22 ± 1.57 |" in text and before.split("## Recipe search")[0] in text
+    assert "| keep03 | 1 | keep_sentences_without_entities 0.3 | 75.00 |" in text and "| released | 1 | - | 70.00 |" in text
+    shutil.rmtree(models)
+    _run_folder(models, "pakner-e5-small-seed3", 3, 0.80, 0.80, learning_rate=5e-5)  # a new recipe's first seed
+    assert flagship_report.main([str(models), str(out)]) == 0
+    text = (out / "RESULTS.md").read_text(encoding="utf-8")
+    assert "Seeds: 3 (1)." in text and "| urdu | 80.00 (1 seed) |" in text

@@ -90,7 +90,8 @@ def _restore_torch_threads():
 def trained(pakner_dir, cache_dir, tmp_path_factory) -> Path:
     """pashto + urdu (200 real sentences, or 96 of the fixture), 3 epochs, a checkpoint every 10 steps."""
     out = tmp_path_factory.mktemp("run") / "model"
-    args = train_args(pakner_dir, cache_dir, out, "--num_train_epochs", "3", "--checkpointing_steps", "10")
+    args = train_args(pakner_dir, cache_dir, out, "--num_train_epochs", "3", "--checkpointing_steps", "10",
+                      "--calibrate_outside_bias")
     args[args.index("pashto")] = "pashto,urdu"
     assert main(args) == 0
     return out
@@ -124,6 +125,17 @@ def test_training_loss_falls_and_folder_is_complete(trained, pakner_counts):
     assert not (trained / "best_model").exists()
     flat = json.loads((trained / "all_results.json").read_text())
     assert flat["test_f1"] == results["test"]["overall"]["f1"] and flat["train_words_per_second"] > 0
+
+
+def test_the_o_bias_is_chosen_on_validation_and_saved_with_the_model(trained):
+    results = json.loads((trained / "results.json").read_text())
+    choice = results["calibration"]
+    config = json.loads((trained / "config.json").read_text())
+    assert config["hubkit_outside_bias"] == choice["outside_bias"] and results["setup"]["calibrate_outside_bias"]
+    chosen = next(r for r in choice["grid"] if r["bias"] == choice["outside_bias"])
+    assert chosen["mean"] == max(r["mean"] for r in choice["grid"])
+    val = results["validation"]["per_language"]  # scored after the choice, with the chosen bias
+    assert {lang: v["overall"]["f1"] for lang, v in val.items()} == pytest.approx(chosen["f1"])
 
 
 def test_the_real_sample_has_its_known_size(trained, real_data_dir):
@@ -179,7 +191,8 @@ def test_resume_continues_from_the_same_step_with_identical_results(trained, mid
     step = int(ckpt.name.removeprefix("step_"))
     assert (ckpt / "best_model" / "model.safetensors").is_file()
     out = tmp_path / "resumed"
-    args = train_args(pakner_dir, cache_dir, out, "--num_train_epochs", "3", "--resume_from_checkpoint", str(ckpt))
+    args = train_args(pakner_dir, cache_dir, out, "--num_train_epochs", "3", "--resume_from_checkpoint", str(ckpt),
+                      "--calibrate_outside_bias")
     args[args.index("pashto")] = "pashto,urdu"
     assert main(args) == 0
     a, b = json.loads((trained / "results.json").read_text()), json.loads((out / "results.json").read_text())

@@ -2,6 +2,7 @@
 
 In: a token classifier (PyTorch or ONNX) and a dataset split. Out: BIO-valid tags per word
 (decoding, predict), seqeval scores overall, per language and per type with span confusion
-matrices (metrics), and the `hubkit evaluate` verb. Augmentation's ranker and the trainers
+matrices (metrics), the `hubkit evaluate` verb, and the O-label bias chosen on validation
+(calibration, `hubkit calibrate`). Augmentation's ranker and the trainers
 both predict through here.
 """

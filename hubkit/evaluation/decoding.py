@@ -59,11 +59,17 @@ def viterbi_bio(log_probs: np.ndarray) -> list[int]:
     return path[::-1]
 
 
-def decode(log_probs: np.ndarray, bio: bool = True) -> list[int]:
-    """Viterbi when `bio`, else the per-word argmax."""
+def decode(log_probs: np.ndarray, bio: bool = True, outside_bias: float = 0.0) -> list[int]:
+    """Viterbi when `bio`, else the per-word argmax; `outside_bias` is first added to every word's
+    O score (hubkit.evaluation.calibration)."""
+    if not len(log_probs):
+        return []
+    log_probs = np.array(log_probs, dtype=np.float64)
+    if outside_bias:
+        log_probs[:, LABELS.index("O")] += outside_bias
     if not bio:
-        return [int(i) for i in np.asarray(log_probs).argmax(-1)] if len(log_probs) else []
-    return viterbi_bio(np.asarray(log_probs, dtype=np.float64))
+        return [int(i) for i in log_probs.argmax(-1)]
+    return viterbi_bio(log_probs)
 
 
 def repair_bio(tags: list[str]) -> list[str]:

@@ -15,22 +15,32 @@ from hubkit.data.labels import LABELS
 from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data, normalize_languages
 from hubkit.data.windows import MODEL_COLUMNS, encode_windows, model_max_length
 from hubkit.evaluation.metrics import compute_metrics, format_table, save_results
+from hubkit.evaluation.calibration import BIAS_RANGE, CONFIG_KEY
 from hubkit.options import COUNT, Range, ranged
 
 
 def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
-                  desc: str = "predicting", progress: bool = True, bio_decoding: bool = True) -> list[list[str]]:
+                  desc: str = "predicting", progress: bool = True, bio_decoding: bool = True,
+                  outside_bias: float | None = None) -> list[list[str]]:
     """One predicted tag per word for every sentence of `ds` (windows stitched back); with
-    `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.evaluation.decoding), else argmax."""
+    `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.evaluation.decoding), else argmax.
+    `outside_bias` None: the model's own (hubkit.evaluation.calibration; 0 when never calibrated)."""
+    from hubkit.evaluation.calibration import model_outside_bias
+
     scores = word_scores(model, tokenizer, ds, batch_size, max_length, accelerator, desc, progress)
-    return decode_words(scores, bio_decoding)
+    bias = model_outside_bias(_config_of(model, accelerator)) if outside_bias is None else outside_bias
+    return decode_words(scores, bio_decoding, bias)
 
 
-def decode_words(scores, bio_decoding: bool = True) -> list[list[str]]:
+def _config_of(model, accelerator=None):
+    return (accelerator.unwrap_model(model) if accelerator is not None else model).config
+
+
+def decode_words(scores, bio_decoding: bool = True, outside_bias: float = 0.0) -> list[list[str]]:
     """Tags of every sentence from its (words, labels) log-probabilities (word_scores)."""
     from hubkit.evaluation.decoding import decode
 
-    return [[LABELS[i] for i in decode(s, bio=bio_decoding)] for s in scores]
+    return [[LABELS[i] for i in decode(s, bio=bio_decoding, outside_bias=outside_bias)] for s in scores]
 
 
 def word_scores(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
@@ -88,9 +98,11 @@ def word_scores(model, tokenizer, ds, batch_size: int = 32, max_length: int = 25
 
 
 def evaluate_dataset(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
-                     desc: str = "evaluating", bio_decoding: bool = True) -> tuple[dict, list[list[str]]]:
+                     desc: str = "evaluating", bio_decoding: bool = True,
+                     outside_bias: float | None = None) -> tuple[dict, list[list[str]]]:
     """(results, predictions) of a model on a Dataset with tokens, ner_tags and hubkit_lang."""
-    preds = predict_words(model, tokenizer, ds, batch_size, max_length, accelerator, desc, bio_decoding=bio_decoding)
+    preds = predict_words(model, tokenizer, ds, batch_size, max_length, accelerator, desc, bio_decoding=bio_decoding,
+                          outside_bias=outside_bias)
     gold = [[LABELS[t] for t in tags] for tags in ds["ner_tags"]]
     langs = ds[LANG_COLUMN] if LANG_COLUMN in ds.column_names else None
     return compute_metrics(gold, preds, langs), preds
@@ -98,7 +110,7 @@ def evaluate_dataset(model, tokenizer, ds, batch_size: int = 32, max_length: int
 
 def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: str = "test",
                    batch_size: int = 32, max_length: int = 256, trust_remote_code: bool = False,
-                   bio_decoding: bool = True) -> dict:
+                   bio_decoding: bool = True, outside_bias: float | None = None) -> dict:
     """Score a token classifier (folder, Hub id, or (model, tokenizer)) on a dataset split."""
     import torch
 
@@ -117,7 +129,7 @@ def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: s
     else:
         ds = dataset
     results, _ = evaluate_dataset(model, tokenizer, ds, batch_size, max_length, desc=f"evaluating {split}",
-                                  bio_decoding=bio_decoding)
+                                  bio_decoding=bio_decoding, outside_bias=outside_bias)
     return results
 
 
@@ -126,7 +138,8 @@ def _cli_evaluate(args: argparse.Namespace) -> int:
 
     apply_threads(args.threads)
     results = evaluate_model(args.model, args.dataset, args.languages, args.split, args.batch_size,
-                             args.max_length, args.trust_remote_code, bio_decoding=not args.no_bio_decoding)
+                             args.max_length, args.trust_remote_code, bio_decoding=not args.no_bio_decoding,
+                             outside_bias=args.outside_bias)
     print(format_table(results, title=f"{args.model} on {args.dataset} [{args.split}]"))
     if args.output:
         path = save_results(args.output, model=str(args.model), dataset=str(args.dataset),
@@ -153,6 +166,9 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
                    help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
     p.add_argument("--no_bio_decoding", action="store_true",
                    help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")
+    p.add_argument("--outside_bias", type=ranged(BIAS_RANGE), default=None,
+                   help="added to every word's O log-probability before decoding (default: the model's "
+                        f"{CONFIG_KEY} from `hubkit calibrate`, else 0)")
     p.set_defaults(func=_cli_evaluate)
     return p
 

@@ -31,7 +31,8 @@ RELEASE = "pakner-e5-small"
 RECIPE_FILE = Path(__file__).resolve().parents[2] / "configs" / "flagship.yaml"
 SEARCH = f"{RELEASE}-search-"  # candidate recipes: <models>/pakner-e5-small-search-<name>-seed<N>
 RECIPE_KEYS = ("base_model", "policy", "sampling_temperature", "keep_sentences_without_entities", "learning_rate",
-               "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "freeze_word_embeddings")
+               "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "freeze_word_embeddings",
+               "calibrate_outside_bias")
 
 
 def seed_folders(models: Path) -> list[Path]:
@@ -101,7 +102,7 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
            "validation_f1": {lang: _f1(val, lang) for lang in LANGS},
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
-           "test_sentences": extra.get("test_sentences"),
+           "test_sentences": extra.get("test_sentences"), "calibration": calibration_of(folder, results),
            "per_type": {lang: {t: {k: 100 * m[k] for k in ("precision", "recall", "f1")}
                                for t, m in test["per_language"][lang]["per_type"].items()} for lang in LANGS},
            "precision_recall": {lang: {k: 100 * test["per_language"][lang]["overall"][k]
@@ -123,8 +124,22 @@ def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
                      "changed": {k: setup.get(k) for k in RECIPE_KEYS
                                  if ref is None or setup.get(k) != ref["setup"].get(k)},
                      "validation_f1": {lang: _f1(results["validation"], lang) for lang in LANGS},
-                     "curve": [100 * h["validation_f1"] for h in results["history"]]})
+                     "curve": [100 * h["validation_f1"] for h in results["history"]],
+                     "calibration": calibration_of(folder, results)})
     return rows
+
+
+def calibration_of(folder: Path, results: dict) -> dict | None:
+    """The O bias chosen on validation (by training, or later by `hubkit calibrate`) and its F1 per language."""
+    from hubkit.evaluation.calibration import RESULT_FILE
+
+    choice = results.get("calibration")
+    if choice is None and (folder / RESULT_FILE).is_file():
+        choice = json.loads((folder / RESULT_FILE).read_text())
+    if not choice:
+        return None
+    row = next(r for r in choice["grid"] if r["bias"] == choice["outside_bias"])
+    return {"outside_bias": choice["outside_bias"], "f1": {k: 100 * v for k, v in row["f1"].items()}}
 
 
 def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
@@ -132,16 +147,27 @@ def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
         return []
     lines = ["## Recipe search (validation F1: the recipe is chosen on these columns, never on test)", "",
              "| recipe | seed | changed from configs/flagship.yaml | " + " | ".join(LANGS) + " | mean of 4 | "
-             "overall by epoch |", "|---|---|---|" + "---|" * (len(LANGS) + 2)]
+             "overall by epoch | O bias chosen on validation: mean of 4 (per language) |",
+             "|---|---|---|" + "---|" * (len(LANGS) + 3)]
     candidates = [{"name": "released", "seed": s["seed"], "changed": {}, "validation_f1": s["validation_f1"],
-                   "curve": [100 * h["validation_f1"] for h in s["history"]]} for s in seeds
+                   "curve": [100 * h["validation_f1"] for h in s["history"]], "calibration": s.get("calibration")}
+                  for s in seeds
                   if s["seed"] in {r["seed"] for r in rows}] + rows
     for row in candidates:
         val = row["validation_f1"]
         changed = ", ".join(f"{k} {v}" for k, v in row["changed"].items()) or "-"
         lines.append(f"| {row['name']} | {row['seed']} | {changed} | " + " | ".join(f"{val[l]:.2f}" for l in LANGS)
-                     + f" | {statistics.mean(val.values()):.2f} | {', '.join(f'{c:.2f}' for c in row['curve'])} |")
+                     + f" | {statistics.mean(val.values()):.2f} | {', '.join(f'{c:.2f}' for c in row['curve'])} | "
+                     + _calibrated(row.get("calibration")) + " |")
     return lines + [""]
+
+
+def _calibrated(calibration: dict | None) -> str:
+    if not calibration:
+        return "-"
+    f1 = calibration["f1"]
+    return (f"{calibration['outside_bias']:g}: {statistics.mean(f1.values()):.2f} ("
+            + ", ".join(f"{f1[lang]:.2f}" for lang in LANGS if lang in f1) + ")")
 
 
 def _mean_std(values: list[float]) -> str:
@@ -206,15 +232,15 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 2:
         raise SystemExit("usage: python -m hubkit.experiments.flagship_report MODELS_DIR RESULTS_DIR")
     models, out = Path(argv[0]), Path(argv[1])
-    folders = seed_folders(models)
-    if not folders:
-        raise SystemExit(f"no {RELEASE}-seed*/results.json under {models}: run `make flagship SEED=1` first")
     dataset = str(models.parent / "pakner")
-    seeds = [seed_numbers(f, dataset) for f in folders]
+    committed = json.loads((out / "seeds.json").read_text()) if (out / "seeds.json").is_file() else {}
+    seeds = merge_by_seed(committed.get("seeds", []), [seed_numbers(f, dataset) for f in seed_folders(models)])
+    if not seeds:
+        raise SystemExit(f"no {RELEASE}-seed*/results.json under {models}: run `make flagship SEED=1` first")
     out.mkdir(parents=True, exist_ok=True)
-    cpu = cpu_line()
+    cpu = cpu_line() if seed_folders(models) else committed.get("cpu", cpu_line())
     notes = out / "notes.md"  # hand-written reading of the numbers, kept when the table is rewritten
-    search = search_rows(models, seeds)
+    search = merge_search(committed.get("search", []), search_rows(models, seeds))
     text = render_results(seeds, cpu, search) + ("\n" + notes.read_text(encoding="utf-8") if notes.is_file() else "")
     (out / "RESULTS.md").write_text(text, encoding="utf-8")
     public = [{k: v for k, v in s.items() if k != "setup"} | {"setup": _public_setup(s["setup"])} for s in seeds]
@@ -225,6 +251,26 @@ def main(argv: list[str] | None = None) -> int:
         write_release_card(release, dataset, seeds, cpu)
         print(f"wrote the card of {release}")
     return 0
+
+
+def recipe_of(setup: dict) -> dict:
+    return {k: setup.get(k) for k in RECIPE_KEYS}
+
+
+def merge_by_seed(committed: list[dict], scored: list[dict]) -> list[dict]:
+    """The seeds scored here, with those committed in seeds.json whose folders are gone from this
+    machine (weights are never committed); a committed seed of another recipe than the folders' is dropped."""
+    recipes = {json.dumps(recipe_of(s["setup"]), sort_keys=True) for s in scored}
+    here = {s["seed"] for s in scored}
+    kept = [s for s in committed if s["seed"] not in here
+            and (not recipes or json.dumps(recipe_of(s["setup"]), sort_keys=True) in recipes)]
+    return sorted(kept + scored, key=lambda s: s["seed"])
+
+
+def merge_search(committed: list[dict], scored: list[dict]) -> list[dict]:
+    """Search rows scored here, and the committed ones whose folders are gone (same name and seed: the new one)."""
+    here = {(r["name"], r["seed"]) for r in scored}
+    return sorted([r for r in committed if (r["name"], r["seed"]) not in here] + scored, key=lambda r: (r["name"], r["seed"]))
 
 
 def render_sentences(seeds: list[dict]) -> list[str]:

@@ -35,6 +35,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import regex
 
+from hubkit.evaluation.calibration import BIAS_RANGE, CONFIG_KEY, model_outside_bias
 from hubkit.evaluation.decoding import decode, repair_bio
 from hubkit.hardware import apply_threads
 from hubkit.data.labels import LABELS, entity_spans
@@ -141,7 +142,8 @@ class Tagger:
     """A token-classification model with the hubkit labels, loaded once, tagging raw text."""
 
     def __init__(self, model, tokenizer, batch_size: int = 32, max_length: int | None = None,
-                 overlap: float = 0.25, device: str | None = None, bio_decoding: bool = True):
+                 overlap: float = 0.25, device: str | None = None, bio_decoding: bool = True,
+                 outside_bias: float | None = None):
         import torch
 
         from hubkit.data.windows import model_max_length
@@ -156,6 +158,8 @@ class Tagger:
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.bio_decoding = bio_decoding  # best BIO-valid sequence per sentence (hubkit.evaluation.decoding), else argmax
+        # None: the bias `hubkit calibrate` stored with the model (0 for one never calibrated)
+        self.outside_bias = model_outside_bias(model.config) if outside_bias is None else outside_bias
         limit = model_max_length(model)
         tok_limit = getattr(tokenizer, "model_max_length", None) or limit
         self.max_length = min(max_length or limit, limit, tok_limit if tok_limit < 10**6 else limit)
@@ -245,7 +249,7 @@ class Tagger:
         """(tags, probability of each tag) of one sentence from its (words, labels) probabilities."""
         if not len(probs):
             return [], []
-        ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding)
+        ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding, outside_bias=self.outside_bias)
         tags = repair_bio([LABELS[i] for i in ids])  # argmax: I-X after O read as B-X, in every format
         return tags, [float(probs[w, i]) for w, i in enumerate(ids)]
 
@@ -368,7 +372,8 @@ def _cli_tag(args: argparse.Namespace) -> int:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}")
     lines = read_lines(args.input)
     apply_threads(args.threads)
-    tagger = Tagger.from_pretrained(model, batch_size=args.batch_size, bio_decoding=not args.no_bio_decoding)
+    tagger = Tagger.from_pretrained(model, batch_size=args.batch_size, bio_decoding=not args.no_bio_decoding,
+                                    outside_bias=args.outside_bias)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else \
         io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
     try:
@@ -403,5 +408,8 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
                    help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
     p.add_argument("--no-bio-decoding", action="store_true",
                    help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")
+    p.add_argument("--outside-bias", type=ranged(BIAS_RANGE), default=None,
+                   help="added to every word's O log-probability before decoding (default: the model's "
+                        f"{CONFIG_KEY} from `hubkit calibrate`, else 0)")
     p.set_defaults(func=_cli_tag)
     return p

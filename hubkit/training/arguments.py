@@ -138,6 +138,9 @@ class TrainArguments(BaseTrainArguments):
     freeze_word_embeddings: bool = field(
         default=False, metadata={"help": "keep the input word embeddings fixed: with a 250k-word vocabulary "
                                          "(XLM-R, e5) their optimizer step costs more than the rest of a CPU step"})
+    calibrate_outside_bias: bool = field(
+        default=False, metadata={"help": "after training, choose the O-label bias on validation (as `hubkit "
+                                         "calibrate`), store it with the model and score validation/test with it"})
 
     ranges: ClassVar[dict] = {
         **BaseTrainArguments.ranges,
@@ -145,7 +148,8 @@ class TrainArguments(BaseTrainArguments):
         "cpu_threads": COUNT,
     }
     recorded: ClassVar[tuple] = BaseTrainArguments.recorded + ("bio_decoding",)
-    recorded_when_training: ClassVar[tuple] = BaseTrainArguments.recorded_when_training + ("freeze_word_embeddings",)
+    recorded_when_training: ClassVar[tuple] = BaseTrainArguments.recorded_when_training + (
+        "freeze_word_embeddings", "calibrate_outside_bias")
 
 
 # ----------------------------------------------------------------------------- causal LM (train_llm.py)

@@ -292,6 +292,7 @@ class _EncoderRun:
     def final_results(self, loop: TrainLoop) -> dict:
         """The best weights back in the model, validation and test scored once with them: results.json."""
         self.best.restore(loop.model)
+        calibration = self.calibrate(loop.model) if self.train_args.calibrate_outside_bias else None
         validation = self.score(loop.model, self.val_ds, "validation (best)")
         test = self.score(loop.model, self.test_ds, "test (best)")
         state, acc, args = loop.state, self.accelerator, self.train_args
@@ -310,7 +311,18 @@ class _EncoderRun:
         if warning:
             logger.warning(warning)
         return {"model": args.hub_model_id or self.output_dir.name, "setup": setup, "history": state.history,
-                "validation": validation, "test": test, "warnings": [warning] if warning else []}
+                "validation": validation, "test": test, "warnings": [warning] if warning else [],
+                **({"calibration": calibration} if calibration else {})}
+
+    def calibrate(self, model) -> dict:
+        """The O bias chosen on validation, set on the model's config (saved with it)."""
+        from hubkit.evaluation.calibration import calibrate_model
+
+        choice = calibrate_model(model, self.tokenizer, self.val_ds, self.train_args.per_device_eval_batch_size,
+                                 self.data_args.max_length, self.accelerator, self.train_args.bio_decoding)
+        logger.info("O bias %g chosen on validation (mean per-language F1 %.4f at 0)", choice["outside_bias"],
+                    choice["grid"][0]["mean"])
+        return choice
 
     def write_outputs(self, loop: TrainLoop, results: dict) -> None:
         """The folder: final (best) weights, tokenizer, results, card; then trackers closed, the folder published."""
