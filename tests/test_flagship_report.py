@@ -90,3 +90,44 @@ def test_seeds_whose_folders_are_gone_come_back_from_the_committed_seeds_json(tm
     assert flagship_report.main([str(models), str(out)]) == 0
     text = (out / "RESULTS.md").read_text(encoding="utf-8")
     assert "Seeds: 3 (1)." in text and "| urdu | 80.00 (1 seed) |" in text
+
+
+def _calibrate_folder(folder: Path, bias: float, val: float, test_with_bias: float, cached_bias: float | None) -> None:
+    """Make a _run_folder look calibrated after training: config bias, calibration.json, and
+    (cached_bias not None) a test pass cached at that bias."""
+    (folder / "config.json").write_text(json.dumps({"hubkit_outside_bias": bias}))
+    grid = [{"bias": b, "f1": {l: (val if b == bias else val - 0.05) for l in LANGS}, "mean": 0.0} for b in (0.0, bias)]
+    (folder / "calibration.json").write_text(json.dumps({"split": "validation", "outside_bias": bias, "grid": grid}))
+    extra = json.loads((folder / "extra_results.json").read_text())
+    extra["test_without_bias"] = extra["test_argmax"]
+    extra["test_viterbi"] = _scores({l: test_with_bias for l in LANGS})
+    if cached_bias is not None:
+        extra["outside_bias"] = cached_bias
+    (folder / "extra_results.json").write_text(json.dumps(extra))
+
+
+def test_a_folder_calibrated_after_training_is_reported_as_it_decodes(tmp_path):
+    models = tmp_path / "models"
+    folder = _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60)
+    _calibrate_folder(folder, 1.0, 0.74, 0.65, cached_bias=1.0)
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    # test at the bias (65), not results.json's (60); validation from calibration.json (74), not 70
+    assert "| urdu | 65.00 (1 seed) | ≥ 94 | - | - | 74.00 (1 seed) |" in text
+    assert "| urdu | 60.00 (1 seed) | 65.00 (1 seed) | +5.00 |" in text and "Bias chosen: seed 1: 1." in text
+
+
+def test_a_test_pass_cached_before_the_calibration_is_scored_again(tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    folder = _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60)
+    _calibrate_folder(folder, 1.0, 0.74, 0.65, cached_bias=None)  # cached when the bias was 0
+    calls = []
+    again = _scores({l: 0.66 for l in LANGS})
+    monkeypatch.setattr(flagship_report, "_test_pass", lambda f, d: calls.append(f) or {
+        "test_viterbi": again, "outside_bias": 1.0, "test_argmax": again, "test_sentences": None,
+        "test_without_bias": _scores({l: 0.60 for l in LANGS})})
+    monkeypatch.setattr("hubkit.evaluation.predict.evaluate_model", lambda *a, **k: again["per_language"]["pashto"])
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
+    assert calls == [folder]
+    assert json.loads((folder / "extra_results.json").read_text())["outside_bias"] == 1.0
+    assert "| urdu | 66.00 (1 seed) |" in (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")

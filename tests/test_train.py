@@ -587,4 +587,5 @@ def test_multi_process_cpu_training_is_one_group_or_refused(pakner_dir, cache_di
 def test_the_flagship_recipe_parses_and_options_after_it_win():
     model_args, data_args, train_args = parse_args([str(Path(__file__).resolve().parent.parent / "configs" / "flagship.yaml"), "--seed", "2", "--output_dir", "out"])
     assert model_args.model_name_or_path == "e5-small-pakner-vocab" and data_args.languages == ["all"]
-    assert train_args.seed == 2 and train_args.output_dir == "out" and train_args.mixed_precision == "auto"
+    assert train_args.seed == 2 and train_args.output_dir == "out" and train_args.mixed_precision == "no"
+    assert train_args.calibrate_outside_bias and data_args.keep_sentences_without_entities == 0.3

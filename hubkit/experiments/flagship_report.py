@@ -20,6 +20,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from hubkit.evaluation.calibration import CONFIG_KEY
 from hubkit.hardware import cpu_flags, cpu_has_native_bf16
 from hubkit.languages import LANGUAGES
 
@@ -32,7 +33,7 @@ RECIPE_FILE = Path(__file__).resolve().parents[2] / "configs" / "flagship.yaml"
 SEARCH = f"{RELEASE}-search-"  # candidate recipes: <models>/pakner-e5-small-search-<name>-seed<N>
 RECIPE_KEYS = ("base_model", "policy", "sampling_temperature", "keep_sentences_without_entities", "learning_rate",
                "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "freeze_word_embeddings",
-               "calibrate_outside_bias")
+               "calibrate_outside_bias", "mixed_precision")
 
 
 def seed_folders(models: Path) -> list[Path]:
@@ -46,30 +47,40 @@ def extra_results(folder: Path, dataset: str) -> dict:
 
     cache = folder / "extra_results.json"
     extra = json.loads(cache.read_text()) if cache.is_file() else {}
+    bias = json.loads((folder / "config.json").read_text()).get(CONFIG_KEY, 0.0) if (folder / "config.json").is_file() else 0.0
+    if extra.get("outside_bias", 0.0) != bias:  # calibrated since it was scored: all of it again
+        extra = {}
     if "pashto_test_reviewed" not in extra:
         extra["pashto_test_reviewed"] = evaluate_model(str(folder), dataset, ["pashto"], split="test_reviewed")
     if "test_argmax" not in extra:  # folders scored before the breakdown existed keep theirs without it
-        extra["test_argmax"], extra["test_sentences"] = _test_pass(folder, dataset)
+        extra.update(_test_pass(folder, dataset))
     cache.write_text(json.dumps(extra, indent=1) + "\n")
     return extra
 
 
-def _test_pass(folder: Path, dataset: str) -> tuple[dict, dict]:
-    """(argmax scores, per-language sentence_breakdown of the Viterbi tags) from one forward pass."""
+def _test_pass(folder: Path, dataset: str) -> dict:
+    """From one forward pass, decoded with the model's own O bias: Viterbi and argmax scores, the
+    per-language sentence_breakdown of the Viterbi tags, and (for a calibrated model) Viterbi
+    scores without the bias. A folder calibrated after training (`hubkit calibrate`) has
+    results.json's test scored without its bias: test_viterbi is how it tags now."""
     from hubkit.data.labels import LABELS
     from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data
+    from hubkit.evaluation.calibration import model_outside_bias
     from hubkit.evaluation.metrics import compute_metrics
     from hubkit.evaluation.predict import decode_words, word_scores
     from hubkit.models.encoders import load_token_classifier
 
     model, tokenizer = load_token_classifier(str(folder))
+    bias = model_outside_bias(model.config)
     test = concat(load_ner_data(dataset, list(LANGS), splits=["test"])["test"])
     scores = word_scores(model, tokenizer, test, desc="test")
     gold, langs = [[LABELS[t] for t in tags] for tags in test["ner_tags"]], test[LANG_COLUMN]
-    viterbi = decode_words(scores, bio_decoding=True)
+    viterbi = decode_words(scores, True, bias)
     breakdown = {lang: sentence_breakdown([g for g, l in zip(gold, langs) if l == lang],
                                           [p for p, l in zip(viterbi, langs) if l == lang]) for lang in LANGS}
-    return compute_metrics(gold, decode_words(scores, bio_decoding=False), langs), breakdown
+    return {"test_viterbi": compute_metrics(gold, viterbi, langs), "outside_bias": bias,
+            "test_argmax": compute_metrics(gold, decode_words(scores, False, bias), langs), "test_sentences": breakdown,
+            "test_without_bias": compute_metrics(gold, decode_words(scores, True, 0.0), langs) if bias else None}
 
 
 def sentence_breakdown(gold: list[list[str]], pred: list[list[str]]) -> dict:
@@ -96,18 +107,39 @@ def _f1(res: dict, lang: str | None = None) -> float:
 def seed_numbers(folder: Path, dataset: str) -> dict:
     results = json.loads((folder / "results.json").read_text())
     extra = extra_results(folder, dataset)
-    test, val = results["test"], results["validation"]
-    out = {"seed": results["setup"]["seed"], "setup": results["setup"], "history": results["history"],
+    test = extra.get("test_viterbi") or results["test"]
+    out = {"seed": results["setup"]["seed"], "setup": setup_of(folder, results), "history": results["history"],
            "test_f1": {lang: _f1(test, lang) for lang in LANGS},
-           "validation_f1": {lang: _f1(val, lang) for lang in LANGS},
+           "validation_f1": _validation_f1(results, calibration_of(folder, results)),
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
            "test_sentences": extra.get("test_sentences"), "calibration": calibration_of(folder, results),
+           "test_without_bias_f1": ({lang: _f1(extra["test_without_bias"], lang) for lang in LANGS}
+                                    if extra.get("test_without_bias") else None),
            "per_type": {lang: {t: {k: 100 * m[k] for k in ("precision", "recall", "f1")}
                                for t, m in test["per_language"][lang]["per_type"].items()} for lang in LANGS},
            "precision_recall": {lang: {k: 100 * test["per_language"][lang]["overall"][k]
                                        for k in ("precision", "recall")} for lang in LANGS}}
     return out
+
+
+def setup_of(folder: Path, results: dict) -> dict:
+    """results.json's setup; a folder calibrated after training (`hubkit calibrate`) counts as
+    `calibrate_outside_bias` (the same choice on the same validation split), marked as done after."""
+    from hubkit.evaluation.calibration import RESULT_FILE
+
+    setup = dict(results["setup"])
+    if not setup.get("calibrate_outside_bias") and (folder / RESULT_FILE).is_file():
+        setup.update(calibrate_outside_bias=True, calibrated_after_training=True)
+    return setup
+
+
+def _validation_f1(results: dict, calibration: dict | None) -> dict:
+    """Per language, as the model decodes: results.json's, or for a folder calibrated after training
+    (results.json scored without the bias) the calibration's figures at the chosen bias."""
+    if calibration and "calibration" not in results:
+        return {lang: calibration["f1"][lang] for lang in LANGS}
+    return {lang: _f1(results["validation"], lang) for lang in LANGS}
 
 
 def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
@@ -119,7 +151,7 @@ def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
         if not (folder / "results.json").is_file():
             continue
         results = json.loads((folder / "results.json").read_text())
-        setup, ref = results["setup"], released.get(results["setup"]["seed"])
+        setup, ref = setup_of(folder, results), released.get(results["setup"]["seed"])
         rows.append({"name": re.sub(r"-seed\d+$", "", folder.name.removeprefix(SEARCH)), "seed": setup["seed"],
                      "changed": {k: setup.get(k) for k in RECIPE_KEYS
                                  if ref is None or setup.get(k) != ref["setup"].get(k)},
@@ -215,7 +247,7 @@ def render_results(seeds: list[dict], cpu: str, search: list[dict] = ()) -> str:
         for etype in sorted(seeds[0]["per_type"][lang]):
             vals = {k: statistics.mean(s["per_type"][lang][etype][k] for s in seeds) for k in ("precision", "recall", "f1")}
             lines.append(f"| | {etype} | {vals['precision']:.2f} | {vals['recall']:.2f} | {vals['f1']:.2f} |")
-    lines += ["", *render_sentences(seeds), "## Training", ""]
+    lines += ["", *render_sentences(seeds), *render_bias(seeds), "## Training", ""]
     for s in seeds:
         st = s["setup"]
         curve = ", ".join(f"{100 * h['validation_f1']:.2f}" for h in s["history"])
@@ -273,6 +305,21 @@ def merge_search(committed: list[dict], scored: list[dict]) -> list[dict]:
     return sorted([r for r in committed if (r["name"], r["seed"]) not in here] + scored, key=lambda r: (r["name"], r["seed"]))
 
 
+def render_bias(seeds: list[dict]) -> list[str]:
+    """Test F1 without and with the O bias chosen on validation, for the seeds that have one."""
+    seeds = [s for s in seeds if s.get("test_without_bias_f1")]
+    if not seeds:
+        return []
+    lines = ["## O bias chosen on validation (`hubkit calibrate`): test F1 without and with it", "",
+             "| language | bias 0 | chosen bias | difference |", "|---|---|---|---|"]
+    for lang in LANGS:
+        a = [s["test_without_bias_f1"][lang] for s in seeds]
+        b = [s["test_f1"][lang] for s in seeds]
+        lines.append(f"| {lang} | {_mean_std(a)} | {_mean_std(b)} | {statistics.mean(b) - statistics.mean(a):+.2f} |")
+    biases = ", ".join(f"seed {s['seed']}: {s['calibration']['outside_bias']:g}" for s in seeds if s.get("calibration"))
+    return lines + ["", f"Bias chosen: {biases}.", ""]
+
+
 def render_sentences(seeds: list[dict]) -> list[str]:
     """Where the errors are: sentences without a gold entity against those with one (mean over the
     seeds that have the breakdown)."""
@@ -307,7 +354,11 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
     results = json.loads((folder / "results.json").read_text())
     results["model"] = RELEASE
     results["setup"] = _public_setup(results["setup"])
-    reviewed = extra_results(folder, dataset)["pashto_test_reviewed"]
+    extra = extra_results(folder, dataset)
+    reviewed = extra["pashto_test_reviewed"]
+    if extra.get("test_viterbi"):  # as the folder decodes now (a bias set after training too)
+        results["test"] = extra["test_viterbi"]
+    bias = json.loads((folder / "config.json").read_text()).get(CONFIG_KEY, 0.0)
     results["extra_evaluations"] = [{"language": "pashto", "split": "test_reviewed", "overall": reviewed["overall"],
                                      "note": "The paper authors' corrected Pashto test set."}]
     rows = [f"| {lang} | {_mean_std([s['test_f1'][lang] for s in seeds])} | ≥ {TARGETS[lang]:.0f} | "
@@ -322,7 +373,10 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
         + (f", resampled with temperature {recipe['sampling_temperature']:g}" if recipe.get("sampling_temperature") else "")
         + f", sentences without an entity kept at {recipe.get('keep_sentences_without_entities', 1):.0%}, "
         f"{recipe.get('num_train_epochs')} epochs at learning rate {recipe.get('learning_rate')}, "
-        "BIO-valid (Viterbi) decoding.", "",
+        "BIO-valid (Viterbi) decoding"
+        + (f" with {bias:g} added to the O label's log-probability (chosen on validation, `hubkit calibrate`; "
+           "stored in config.json as `hubkit_outside_bias`, which `transformers.pipeline` does not apply)." if bias
+           else "."), "",
         f"Test F1 over {len(seeds)} seed(s) of the same recipe (this folder is seed {results['setup']['seed']}):", "",
         "| language | test F1 | target | paper (GPU models) |", "|---|---|---|---|", *rows, "",
         f"Trained on {cpu}, {results['setup'].get('cpu_threads') or 'default'} threads, mixed precision "
