@@ -108,7 +108,7 @@ def _cli_calibrate(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Register `hubkit calibrate`."""
-    from hubkit.options import COUNT, ranged
+    from hubkit.evaluation.predict import add_scoring_options
 
     p = subparsers.add_parser(
         "calibrate", help="choose the O-label bias on validation and store it in a model folder",
@@ -116,16 +116,9 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
                     f"{BIAS_GRID[0]:g}..{BIAS_GRID[-1]:g} (step 0.25), keeps the one with the best mean "
                     f"per-language F1, and writes it into the folder's config.json ({CONFIG_KEY}) and "
                     f"{RESULT_FILE}. hubkit evaluate, hubkit tag and the Space then decode with it.")
-    p.add_argument("--model", required=True, help="a fine-tuned model folder (written in place)")
-    p.add_argument("--dataset", required=True, help="folder laid out as ORG/pakner (or a Hub dataset id)")
-    p.add_argument("--languages", nargs="+", default=["all"], help="all, or some of urdu shahmukhi sindhi pashto")
-    p.add_argument("--split", default="validation", help="the split to choose on (default: validation; never test)")
-    p.add_argument("--batch_size", type=ranged(COUNT), default=32)
-    p.add_argument("--max_length", type=ranged(Range(4, integer=True)), default=256,
-                   help="sub-words per window; longer sentences are split")
+    add_scoring_options(p, "a fine-tuned model folder (written in place)",
+                        "the split to choose on (default: validation; never test)", "validation")
     p.add_argument("--no_bio_decoding", action="store_true", help="choose for per-word argmax decoding instead of Viterbi")
     p.add_argument("--dry_run", action="store_true", help="print the grid, write nothing")
-    p.add_argument("--threads", type=ranged(COUNT), default=None,
-                   help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
     p.set_defaults(func=_cli_calibrate)
     return p

@@ -148,22 +148,28 @@ def _cli_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_scoring_options(p: argparse.ArgumentParser, model_help: str, split_help: str, split: str) -> None:
+    """The options of every verb that scores a model on a dataset split (evaluate, calibrate)."""
+    p.add_argument("--model", required=True, help=model_help)
+    p.add_argument("--dataset", required=True, help="Hub dataset id or folder laid out as ORG/pakner")
+    p.add_argument("--languages", nargs="+", default=["all"], help="all, or some of urdu shahmukhi sindhi pashto")
+    p.add_argument("--split", default=split, help=split_help)
+    p.add_argument("--batch_size", type=ranged(COUNT), default=32, help="windows per forward pass (default 32)")
+    p.add_argument("--max_length", type=ranged(Range(4, integer=True)), default=256,
+                   help="sub-words per window; longer sentences are split")
+    p.add_argument("--threads", type=ranged(COUNT), default=None,
+                   help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
+
+
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Register `hubkit evaluate`."""
     p = subparsers.add_parser(
         "evaluate", help="score a fine-tuned NER model on a dataset split (entity-level, per language and type)",
         description="Entity-level precision/recall/F1 (seqeval, strict IOB2) at word level, overall, per "
                     "language and per type, with a span confusion matrix.")
-    p.add_argument("--model", required=True, help="fine-tuned model folder or Hub id")
-    p.add_argument("--dataset", required=True, help="Hub dataset id or folder laid out as ORG/pakner")
-    p.add_argument("--languages", nargs="+", default=["all"], help="all, or some of urdu shahmukhi sindhi pashto")
-    p.add_argument("--split", default="test", help="split to score (default: test)")
-    p.add_argument("--batch_size", type=ranged(COUNT), default=32)
-    p.add_argument("--max_length", type=ranged(Range(4, integer=True)), default=256, help="sub-words per window; longer sentences are split")
+    add_scoring_options(p, "fine-tuned model folder or Hub id", "split to score (default: test)", "test")
     p.add_argument("--output", help="write results.json into this folder")
     p.add_argument("--trust_remote_code", action="store_true", help="run code shipped with the model (off by default)")
-    p.add_argument("--threads", type=ranged(COUNT), default=None,
-                   help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
     p.add_argument("--no_bio_decoding", action="store_true",
                    help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")
     p.add_argument("--outside_bias", type=ranged(BIAS_RANGE), default=None,
