@@ -21,16 +21,24 @@ from hubkit.errors import HubkitError, ModelError
 from hubkit.options import Range
 
 CONFIG_KEY = "hubkit_outside_bias"
-OUTSIDE = LABELS.index("O")
 BIAS_GRID = tuple(round(0.25 * i, 2) for i in range(-4, 13))  # -1 (tag more) to 3 nats (tag less)
 RESULT_FILE = "calibration.json"
 BIAS_RANGE = Range(-20, 20)  # nats on a log-probability: beyond this every word is O (or none is)
 
 
-def model_outside_bias(config) -> float:
-    """The bias a model folder's config carries (0 for a model never calibrated)."""
-    value = getattr(config, CONFIG_KEY, None)
+def _as_bias(value) -> float:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def model_outside_bias(config) -> float:
+    """The bias a model's config carries (0 for a model never calibrated)."""
+    return _as_bias(getattr(config, CONFIG_KEY, None))
+
+
+def folder_outside_bias(folder: Path) -> float:
+    """The bias in a model folder's config.json, read without loading the model (0 when none)."""
+    config = Path(folder) / "config.json"
+    return _as_bias(json.loads(config.read_text(encoding="utf-8")).get(CONFIG_KEY) if config.is_file() else None)
 
 
 def choose_outside_bias(scores: list, gold: list[list[str]], languages: list[str],
@@ -54,9 +62,16 @@ def choose_outside_bias(scores: list, gold: list[list[str]], languages: list[str
             "bio_decoding": bio_decoding, "grid": rows}
 
 
+def grid_row(choice: dict, bias: float | None = None) -> dict:
+    """The grid row of `bias` (default: the chosen one)."""
+    bias = choice["outside_bias"] if bias is None else bias
+    return next(r for r in choice["grid"] if r["bias"] == bias)
+
+
 def calibrate_model(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
-                    bio_decoding: bool = True, grid=BIAS_GRID) -> dict:
-    """Choose the bias on `ds` (a validation split with hubkit_lang) and set it on `model.config`."""
+                    bio_decoding: bool = True, grid=BIAS_GRID) -> tuple[dict, list]:
+    """Choose the bias on `ds` (a validation split with hubkit_lang) and set it on `model.config`;
+    returns (the choice, the per-word scores it was chosen on, for scoring `ds` without a second pass)."""
     from hubkit.data.loading import LANG_COLUMN
     from hubkit.evaluation.predict import word_scores
 
@@ -66,7 +81,7 @@ def calibrate_model(model, tokenizer, ds, batch_size: int = 32, max_length: int 
     choice = choose_outside_bias(scores, gold, langs, grid, bio_decoding)
     plain = accelerator.unwrap_model(model) if accelerator is not None else model
     setattr(plain.config, CONFIG_KEY, choice["outside_bias"])
-    return choice
+    return choice, scores
 
 
 def render_choice(choice: dict) -> str:
@@ -74,7 +89,7 @@ def render_choice(choice: dict) -> str:
     langs = list(choice["grid"][0]["f1"])
     lines = ["| O bias | " + " | ".join(langs) + " | mean |", "|---" * (len(langs) + 2) + "|"]
     for row in choice["grid"]:
-        mark = " (chosen)" if row["bias"] == choice["outside_bias"] else ""
+        mark = " (chosen)" if row is grid_row(choice) else ""
         lines.append(f"| {row['bias']:g}{mark} | " + " | ".join(f"{100 * row['f1'][l]:.2f}" for l in langs)
                      + f" | {100 * row['mean']:.2f} |")
     return "\n".join(lines)
@@ -94,8 +109,8 @@ def _cli_calibrate(args: argparse.Namespace) -> int:
     apply_threads(args.threads)
     ds = concat(load_ner_data(args.dataset, args.languages, splits=[args.split])[args.split])
     model, tokenizer = load_token_classifier(str(folder))
-    choice = calibrate_model(model, tokenizer, ds, args.batch_size, min(args.max_length, model_max_length(model)),
-                             bio_decoding=not args.no_bio_decoding)
+    choice, _ = calibrate_model(model, tokenizer, ds, args.batch_size, min(args.max_length, model_max_length(model)),
+                                bio_decoding=not args.no_bio_decoding)
     print(render_choice(choice))
     if not args.dry_run:
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))

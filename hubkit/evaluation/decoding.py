@@ -13,6 +13,7 @@ import numpy as np
 from hubkit.data.labels import LABELS
 
 NEG = -1e9
+OUTSIDE = LABELS.index("O")
 
 
 def _allowed(labels: list[str] = LABELS) -> tuple[np.ndarray, np.ndarray]:
@@ -64,9 +65,9 @@ def decode(log_probs: np.ndarray, bio: bool = True, outside_bias: float = 0.0) -
     O score (hubkit.evaluation.calibration)."""
     if not len(log_probs):
         return []
-    log_probs = np.array(log_probs, dtype=np.float64)
-    if outside_bias:
-        log_probs[:, LABELS.index("O")] += outside_bias
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    if outside_bias:  # a new array: the caller's scores stay as they were
+        log_probs = log_probs + outside_bias * (np.arange(log_probs.shape[1]) == OUTSIDE)
     if not bio:
         return [int(i) for i in log_probs.argmax(-1)]
     return viterbi_bio(log_probs)

@@ -15,7 +15,7 @@ from hubkit.data.labels import LABELS
 from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data, normalize_languages
 from hubkit.data.windows import MODEL_COLUMNS, encode_windows, model_max_length
 from hubkit.evaluation.metrics import compute_metrics, format_table, save_results
-from hubkit.evaluation.calibration import BIAS_RANGE, CONFIG_KEY
+from hubkit.evaluation.calibration import BIAS_RANGE, CONFIG_KEY, model_outside_bias
 from hubkit.options import COUNT, Range, ranged
 
 
@@ -25,8 +25,6 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
     """One predicted tag per word for every sentence of `ds` (windows stitched back); with
     `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.evaluation.decoding), else argmax.
     `outside_bias` None: the model's own (hubkit.evaluation.calibration; 0 when never calibrated)."""
-    from hubkit.evaluation.calibration import model_outside_bias
-
     scores = word_scores(model, tokenizer, ds, batch_size, max_length, accelerator, desc, progress)
     bias = model_outside_bias(_config_of(model, accelerator)) if outside_bias is None else outside_bias
     return decode_words(scores, bio_decoding, bias)
@@ -103,9 +101,14 @@ def evaluate_dataset(model, tokenizer, ds, batch_size: int = 32, max_length: int
     """(results, predictions) of a model on a Dataset with tokens, ner_tags and hubkit_lang."""
     preds = predict_words(model, tokenizer, ds, batch_size, max_length, accelerator, desc, bio_decoding=bio_decoding,
                           outside_bias=outside_bias)
+    return score_predictions(ds, preds), preds
+
+
+def score_predictions(ds, preds: list[list[str]]) -> dict:
+    """compute_metrics of predicted tags against `ds`'s gold tags, per language when it has hubkit_lang."""
     gold = [[LABELS[t] for t in tags] for tags in ds["ner_tags"]]
     langs = ds[LANG_COLUMN] if LANG_COLUMN in ds.column_names else None
-    return compute_metrics(gold, preds, langs), preds
+    return compute_metrics(gold, preds, langs)
 
 
 def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: str = "test",

@@ -20,7 +20,7 @@ import statistics
 import sys
 from pathlib import Path
 
-from hubkit.evaluation.calibration import CONFIG_KEY
+from hubkit.evaluation.calibration import RESULT_FILE, folder_outside_bias, grid_row
 from hubkit.hardware import cpu_flags, cpu_has_native_bf16
 from hubkit.languages import LANGUAGES
 
@@ -47,8 +47,7 @@ def extra_results(folder: Path, dataset: str) -> dict:
 
     cache = folder / "extra_results.json"
     extra = json.loads(cache.read_text()) if cache.is_file() else {}
-    bias = json.loads((folder / "config.json").read_text()).get(CONFIG_KEY, 0.0) if (folder / "config.json").is_file() else 0.0
-    if extra.get("outside_bias", 0.0) != bias:  # calibrated since it was scored: all of it again
+    if extra.get("outside_bias", 0.0) != folder_outside_bias(folder):  # calibrated since it was scored: all of it again
         extra = {}
     if "pashto_test_reviewed" not in extra:
         extra["pashto_test_reviewed"] = evaluate_model(str(folder), dataset, ["pashto"], split="test_reviewed")
@@ -108,12 +107,13 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
     results = json.loads((folder / "results.json").read_text())
     extra = extra_results(folder, dataset)
     test = extra.get("test_viterbi") or results["test"]
+    calibration = calibration_of(folder, results)
     out = {"seed": results["setup"]["seed"], "setup": setup_of(folder, results), "history": results["history"],
            "test_f1": {lang: _f1(test, lang) for lang in LANGS},
-           "validation_f1": _validation_f1(results, calibration_of(folder, results)),
+           "validation_f1": _validation_f1(results, calibration),
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
-           "test_sentences": extra.get("test_sentences"), "calibration": calibration_of(folder, results),
+           "test_sentences": extra.get("test_sentences"), "calibration": calibration,
            "test_without_bias_f1": ({lang: _f1(extra["test_without_bias"], lang) for lang in LANGS}
                                     if extra.get("test_without_bias") else None),
            "per_type": {lang: {t: {k: 100 * m[k] for k in ("precision", "recall", "f1")}
@@ -126,8 +126,6 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
 def setup_of(folder: Path, results: dict) -> dict:
     """results.json's setup; a folder calibrated after training (`hubkit calibrate`) counts as
     `calibrate_outside_bias` (the same choice on the same validation split), marked as done after."""
-    from hubkit.evaluation.calibration import RESULT_FILE
-
     setup = dict(results["setup"])
     if not setup.get("calibrate_outside_bias") and (folder / RESULT_FILE).is_file():
         setup.update(calibrate_outside_bias=True, calibrated_after_training=True)
@@ -163,15 +161,12 @@ def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
 
 def calibration_of(folder: Path, results: dict) -> dict | None:
     """The O bias chosen on validation (by training, or later by `hubkit calibrate`) and its F1 per language."""
-    from hubkit.evaluation.calibration import RESULT_FILE
-
     choice = results.get("calibration")
     if choice is None and (folder / RESULT_FILE).is_file():
         choice = json.loads((folder / RESULT_FILE).read_text())
     if not choice:
         return None
-    row = next(r for r in choice["grid"] if r["bias"] == choice["outside_bias"])
-    return {"outside_bias": choice["outside_bias"], "f1": {k: 100 * v for k, v in row["f1"].items()}}
+    return {"outside_bias": choice["outside_bias"], "f1": {k: 100 * v for k, v in grid_row(choice)["f1"].items()}}
 
 
 def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
@@ -266,11 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     models, out = Path(argv[0]), Path(argv[1])
     dataset = str(models.parent / "pakner")
     committed = json.loads((out / "seeds.json").read_text()) if (out / "seeds.json").is_file() else {}
-    seeds = merge_by_seed(committed.get("seeds", []), [seed_numbers(f, dataset) for f in seed_folders(models)])
+    folders = seed_folders(models)
+    seeds = merge_by_seed(committed.get("seeds", []), [seed_numbers(f, dataset) for f in folders])
     if not seeds:
         raise SystemExit(f"no {RELEASE}-seed*/results.json under {models}: run `make flagship SEED=1` first")
     out.mkdir(parents=True, exist_ok=True)
-    cpu = cpu_line() if seed_folders(models) else committed.get("cpu", cpu_line())
+    cpu = cpu_line() if folders else committed.get("cpu", cpu_line())
     notes = out / "notes.md"  # hand-written reading of the numbers, kept when the table is rewritten
     search = merge_search(committed.get("search", []), search_rows(models, seeds))
     text = render_results(seeds, cpu, search) + ("\n" + notes.read_text(encoding="utf-8") if notes.is_file() else "")
@@ -358,7 +354,7 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
     reviewed = extra["pashto_test_reviewed"]
     if extra.get("test_viterbi"):  # as the folder decodes now (a bias set after training too)
         results["test"] = extra["test_viterbi"]
-    bias = json.loads((folder / "config.json").read_text()).get(CONFIG_KEY, 0.0)
+    bias = folder_outside_bias(folder)
     results["extra_evaluations"] = [{"language": "pashto", "split": "test_reviewed", "overall": reviewed["overall"],
                                      "note": "The paper authors' corrected Pashto test set."}]
     rows = [f"| {lang} | {_mean_std([s['test_f1'][lang] for s in seeds])} | ≥ {TARGETS[lang]:.0f} | "

@@ -292,8 +292,10 @@ class _EncoderRun:
     def final_results(self, loop: TrainLoop) -> dict:
         """The best weights back in the model, validation and test scored once with them: results.json."""
         self.best.restore(loop.model)
-        calibration = self.calibrate(loop.model) if self.train_args.calibrate_outside_bias else None
-        validation = self.score(loop.model, self.val_ds, "validation (best)")
+        if self.train_args.calibrate_outside_bias:
+            calibration, validation = self.calibrate(loop.model)
+        else:
+            calibration, validation = None, self.score(loop.model, self.val_ds, "validation (best)")
         test = self.score(loop.model, self.test_ds, "test (best)")
         state, acc, args = loop.state, self.accelerator, self.train_args
         # Words (labelled first sub-words) trained per second of loop time, all processes together.
@@ -314,15 +316,19 @@ class _EncoderRun:
                 "validation": validation, "test": test, "warnings": [warning] if warning else [],
                 **({"calibration": calibration} if calibration else {})}
 
-    def calibrate(self, model) -> dict:
-        """The O bias chosen on validation, set on the model's config (saved with it)."""
-        from hubkit.evaluation.calibration import calibrate_model
+    def calibrate(self, model) -> tuple[dict, dict]:
+        """(the O bias chosen on validation, set on the model's config and saved with it; validation
+        scored with it, from the same forward pass)."""
+        from hubkit.evaluation.calibration import calibrate_model, grid_row
+        from hubkit.evaluation.predict import decode_words, score_predictions
 
-        choice = calibrate_model(model, self.tokenizer, self.val_ds, self.train_args.per_device_eval_batch_size,
-                                 self.data_args.max_length, self.accelerator, self.train_args.bio_decoding)
-        logger.info("O bias %g chosen on validation (mean per-language F1 %.4f at 0)", choice["outside_bias"],
-                    choice["grid"][0]["mean"])
-        return choice
+        args = self.train_args
+        choice, scores = calibrate_model(model, self.tokenizer, self.val_ds, args.per_device_eval_batch_size,
+                                         self.data_args.max_length, self.accelerator, args.bio_decoding)
+        logger.info("O bias %g chosen on validation (mean per-language F1 %.4f; %.4f without)", choice["outside_bias"],
+                    grid_row(choice)["mean"], grid_row(choice, 0.0)["mean"])
+        validation = score_predictions(self.val_ds, decode_words(scores, args.bio_decoding, choice["outside_bias"]))
+        return choice, validation
 
     def write_outputs(self, loop: TrainLoop, results: dict) -> None:
         """The folder: final (best) weights, tokenizer, results, card; then trackers closed, the folder published."""
