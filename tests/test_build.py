@@ -29,7 +29,8 @@ def built(real_data_dir, tmp_path_factory):
 def test_paper_split_sizes_and_features(built):
     out, _ = built
     shahmukhi = datasets.load_dataset(str(out), "shahmukhi")
-    assert {s: len(d) for s, d in shahmukhi.items()} == {"train": 12192, "validation": 1220, "test": 5821}
+    assert {s: len(d) for s, d in shahmukhi.items()} == {"train": 12192, "validation": 1355, "test": 5821,
+                                                         "validation_paper": 1220}
     pashto = datasets.load_dataset(str(out), "pashto")
     assert [len(pashto[s]) for s in ("train", "validation", "test", "test_reviewed")] == [100, 100, 100, 105]
     feature = shahmukhi["train"].features["ner_tags"]
@@ -60,15 +61,54 @@ def test_arrow_corpora_are_upstream_byte_for_byte(built, real_data_dir, name):
     published = _published_rows(out, config)
     n_upstream = 0
     changed_tags = 0
+    arrow_repairs = corpora.ReadReport()
     for split, ufile in corpus.files.items():
+        if ufile.format not in (None, "arrow"):
+            continue  # Shahmukhi's upstream train file: its own test below
+        corpora.read_corpus_file(corpus, real_data_dir / ufile.local, arrow_repairs)
         tokens, tags = _arrow_rows(real_data_dir / ufile.local)
         n_upstream += len(tokens)
         for i, (toks, ids) in enumerate(zip(tokens, tags)):
             row = published[f"{name}/{split}/{i}"]
             assert row["tokens"] == toks
             changed_tags += sum(a != b for a, b in zip(row["ner_tags"], ids))
-    assert len(published) == n_upstream
-    assert changed_tags == summary["repairs"][name]["orphan_i_repaired"]
+    from_arrow = [i for i in published if corpus.files[i.split("/")[1]].format in (None, "arrow")]
+    assert len(from_arrow) == n_upstream
+    assert changed_tags == arrow_repairs.tags.orphan_i_repaired
+    assert arrow_repairs.tags.orphan_i_repaired <= summary["repairs"][name].get("orphan_i_repaired", 0)
+
+
+def _conll_sentences(path: Path) -> list[tuple[list[str], list[str]]]:
+    """(words, tags) of a token-per-line file with the tag in the last column, read without hubkit."""
+    sentences, words, tags = [], [], []
+    for line in path.read_text(encoding="utf-8").lstrip("\ufeff").splitlines() + [""]:
+        if line.strip():
+            columns = line.split("\t")
+            words.append(columns[0].strip())
+            tags.append(columns[-1].strip())
+        elif words:
+            sentences.append((words, tags))
+            words, tags = [], []
+    return sentences
+
+
+def test_shahmukhi_validation_is_held_out_from_train(built, real_data_dir):
+    """The paper's validation split lies inside its train split; `validation` is the rest of upstream train."""
+    out, _ = built
+    shahmukhi = datasets.load_dataset(str(out), "shahmukhi")
+    train = Counter(tuple(t) for t in shahmukhi["train"]["tokens"])
+    assert all(tuple(t) in train for t in shahmukhi["validation_paper"]["tokens"])
+    upstream = _conll_sentences(real_data_dir / "shahmukhi/shahmukhi-ner/Train_pos_ner.conll")
+    left, expected = Counter(train), []
+    for words, _ in upstream:
+        if left[tuple(words)]:
+            left[tuple(words)] -= 1
+        else:
+            expected.append(words)
+    assert not +left  # every row of the paper's train split is a row of the upstream train file
+    assert [list(t) for t in shahmukhi["validation"]["tokens"]] == expected
+    with_entity = [tuple(t) for t, g in zip(shahmukhi["validation"]["tokens"], shahmukhi["validation"]["ner_tags"]) if any(g)]
+    assert len(with_entity) > 300 and sum(t in train for t in with_entity) / len(with_entity) < 0.1
 
 
 def _raw_entities(path: Path, encoding: str) -> tuple[int, Counter]:
@@ -148,6 +188,7 @@ def test_card_declares_configs_and_stats(built):
     for config in ("urdu", "shahmukhi", "sindhi", "pashto", "all"):
         assert f"config_name: {config}\n" in card
     assert "| shahmukhi | train | 12,192 | 215,218 |" in card
+    assert re.search(r"\| shahmukhi \| validation_paper \| 1,220 \|.* \| 1,220 \|\n", card)  # all also in train
     assert "language:\n- pnb\n- ps\n- sd\n- ur\n" in card
     assert "carved with seed 42" in card and "orphan_i_repaired" in card
 
@@ -307,3 +348,11 @@ def test_no_corpora_and_no_network_is_one_clear_line(tmp_path):
     assert proc.returncode == 1
     assert "cannot download" in proc.stderr and "PAKNER_DATA_DIR" in proc.stderr
     assert "Traceback" not in proc.stderr and "URLError" not in proc.stderr
+
+
+def test_rows_not_in_takes_one_row_per_used_row():
+    def rows(*words):
+        return [corpora.Sentence(f"p/{i}", w.split(), ["O"] * len(w.split())) for i, w in enumerate(words)]
+    pool = rows("a b", "c", "a b", "d", "c")
+    left = corpora.rows_not_in(pool, rows("a b", "c", "e"))
+    assert [s.id for s in left] == ["p/2", "p/3", "p/4"]  # a repeated row stays once it is used up

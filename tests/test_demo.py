@@ -35,9 +35,10 @@ def demo_run(real_data_dir, tmp_path_factory):
 
 def test_summary_has_sizes_scores_and_loaded_repos(demo_run):
     out, stdout, summary = demo_run
-    assert summary["datasets"]["pakner"]["shahmukhi"] == {"test": 5821, "train": 12192, "validation": 1220}
+    assert summary["datasets"]["pakner"]["shahmukhi"] == {"test": 5821, "train": 12192, "validation": 1355,
+                                                           "validation_paper": 1220}
     aug = summary["datasets"]["pakner-aug"]["shahmukhi"]
-    assert aug["train"] > 12192 and aug["validation"] == 1220
+    assert aug["train"] > 12192 and aug["validation"] == 1355
     assert set(summary["model"]["test_f1"]) == {"urdu", "shahmukhi", "sindhi", "pashto"}
     assert summary["model"]["test_f1"]["urdu"] > 30  # trained, not a random model
     loaded = summary["hub"]["loaded"]

@@ -131,3 +131,17 @@ def test_a_test_pass_cached_before_the_calibration_is_scored_again(tmp_path, mon
     assert calls == [folder]
     assert json.loads((folder / "extra_results.json").read_text())["outside_bias"] == 1.0
     assert "| urdu | 66.00 (1 seed) |" in (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+
+
+def test_a_folder_calibrated_again_after_training_reports_the_later_choice(tmp_path):
+    """Training chose bias 1.0 on one validation split; `hubkit calibrate` later chose 1.5 on a corrected one."""
+    models = tmp_path / "models"
+    folder = _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60, calibrate_outside_bias=True)
+    results = json.loads((folder / "results.json").read_text())
+    grid = [{"bias": b, "f1": {l: 0.70 for l in LANGS}, "mean": 0.70} for b in (0.0, 1.0)]
+    results["calibration"] = {"outside_bias": 1.0, "grid": grid}
+    (folder / "results.json").write_text(json.dumps(results))
+    _calibrate_folder(folder, 1.5, 0.72, 0.63, cached_bias=1.5)
+    seed = flagship_report.seed_numbers(folder, "unused")
+    assert seed["calibration"]["outside_bias"] == 1.5 and seed["validation_f1"]["urdu"] == 72.0
+    assert seed["test_f1"]["urdu"] == 63.0 and seed["setup"]["calibrated_after_training"] is True

@@ -4,7 +4,8 @@ Per language config (same names as `ORG/pakner`, plus `all`):
 - `train`: the original training rows + the candidates kept by the default policy (`x1`);
 - `train_x2`, `train_all_correct`: the same originals + the candidates kept by those policies;
 - `train_random`: originals + candidates of the `random` ablation (same type, no clusters), `x1`;
-- `validation`, `test` (and Pashto's `test_reviewed`): the `ORG/pakner` rows, untouched.
+- every other split (`validation`, `test`, Shahmukhi's `validation_paper`, Pashto's `test_reviewed`):
+  the `ORG/pakner` rows, untouched.
 All splits share one feature set; provenance columns are empty on original rows. Select a
 policy in training with `--policy x2` (split `train_x2`).
 """
@@ -172,7 +173,7 @@ x2 = load_dataset("{org}/pakner-aug", "pashto", split="train_x2")
 - `train`: originals + the best candidate per sentence (`x1`, the default policy).
 - `train_x2`: originals + the best two; `train_all_correct`: originals + every candidate read back perfectly.
 - `train_random`: originals + the `random` ablation (same type, any entity, no clusters), ranked `x1`.
-- `validation`, `test` (and `test_reviewed` for Pashto): the `{org}/pakner` rows, unchanged.
+- `validation`, `test` (and `validation_paper` for Shahmukhi, `test_reviewed` for Pashto): the `{org}/pakner` rows, unchanged.
 
 Columns: those of `{org}/pakner`, plus `orig_id` (the sentence a row was made from), `mode`
 (`original`, `cluster`, `random`), `replacements` (old and new words, word index, cluster id,

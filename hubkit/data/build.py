@@ -74,7 +74,9 @@ def card_body(configs: dict[str, dict], loaded: dict[str, corpora.CorpusSplits],
             f"- Files:\n{files}\n"
             f"- License as stated upstream: {corpus.license}\n"
             f"- Splits: " + (f"carved with seed {corpora.CARVE_SEED}: {carved}" if carved else "as upstream")
-            + (f"; renamed {corpus.rename}" if corpus.rename else "") + "\n"
+            + (f"; renamed {corpus.rename}" if corpus.rename else "")
+            + "".join(f"; `{new}` = the rows of upstream `{pool}` that `{used}` does not hold"
+                      for new, (pool, used) in corpus.held_out.items()) + "\n"
             f"- Tag mapping and repairs: `{json.dumps(report, ensure_ascii=False)}`\n"
             + (f"- Note: {corpus.note}\n" if corpus.note else "")
             + f"- Cite: {corpus.citation}\n")
@@ -91,16 +93,24 @@ ds = load_dataset("{org}/pakner", "{example}")
 ```
 
 ## Configs
-- `urdu`, `shahmukhi`, `sindhi`, `pashto`: the splits used by Ehsan & Solorio (2025).
-  `pashto` also has `test_reviewed`, the authors' corrected test set.
+- `urdu`, `shahmukhi`, `sindhi`, `pashto`: the splits used by Ehsan & Solorio (2025), but for
+  Shahmukhi's validation: every sentence of the paper's validation split is also in its train
+  split, so that split is kept as `validation_paper`, and `validation` holds the rows of the
+  upstream train file that the paper's train split left out. `pashto` also has `test_reviewed`,
+  the authors' corrected test set.
 - `all`: the four language configs together; `lang` tells them apart.
 - {', '.join(f'`{n}`' for n in EXTRA_CONFIGS)}: further corpora, each on its own (other
-  annotation guidelines and tokenisation than the language configs; not mixed into them).
+  annotation guidelines and tokenisation than the language configs; not mixed into them), but for
+  `shahmukhi-ner`: the upstream corpus the `shahmukhi` splits come from, with hubkit's own carve of
+  its train file (so its validation overlaps the `shahmukhi` train split).
 
 Columns: `id` (stable: `corpus/upstream-split/row` or `corpus/upstream-split/L<line>`), `tokens`,
 `ner_tags`, `lang` (urdu, shahmukhi, sindhi, pashto), `source` (the corpus).
 
 ## Statistics (entities counted by their B- tags)
+"also in train": sentences whose exact tokens are those of a sentence in the config's train split
+(WikiANN repeats titles across its splits).
+
 {dataset_repo.stats_table(configs)}
 
 ## Choices made

@@ -14,6 +14,7 @@ import os
 import random
 import tarfile
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class UpstreamFile:
     path: str  # path in the repository at that commit
     sha256: str  # of the file itself (of the archive member, where `member` is set)
     member: str | None = None  # file inside a .tar.* archive
+    format: str | None = None  # where it differs from its corpus's format
 
     @property
     def url(self) -> str:
@@ -65,6 +67,9 @@ class Corpus:
     # carve[new_split] = (from_split, fraction): e.g. validation 10% of the upstream validation file
     carve: dict[str, tuple[str, float]] = field(default_factory=dict)
     rename: dict[str, str] = field(default_factory=dict)  # upstream split -> published split
+    # held_out[new_split] = (pool, used): the rows of upstream split `pool` that upstream split `used`
+    # does not hold (as a multiset of token sequences); the pool itself is not published
+    held_out: dict[str, tuple[str, str]] = field(default_factory=dict)
     note: str = ""
 
 
@@ -75,6 +80,18 @@ def _ne_aug(local_dir: str, folder: str, split_names: dict[str, str], sums: dict
                            f"datasets/{folder}/{theirs}/data-00000-of-00001.arrow", sums[ours])
         for ours, theirs in split_names.items()
     }
+
+
+_SHAHMUKHI_NER = ("toqeerehsan/Punjabi-Shahmukhi-Named-Entity-Recognition", "de9dd7e599b18f6081bb4e706f4d1bba02590790")
+_SHAHMUKHI_NER_FILES = {
+    "train": ("Train_pos_ner.conll", "17952460e4d958cb221d53e7462b3b31c38e71add2258a91b982bed52bb03313"),
+    "test": ("Test_pos_ner.conll", "d6c0a6c49f485f35cb3d27cd704ca737a2ceb4f725c6e1e901d9d641f085ae0c"),
+}
+
+
+def _shahmukhi_ner(split: str, format: str | None = None) -> UpstreamFile:
+    name, digest = _SHAHMUKHI_NER_FILES[split]
+    return UpstreamFile(f"shahmukhi/shahmukhi-ner/{name}", *_SHAHMUKHI_NER, f"Dataset/IOB/{name}", digest, format=format)
 
 
 REGISTRY: dict[str, Corpus] = {c.name: c for c in [
@@ -137,19 +154,20 @@ REGISTRY: dict[str, Corpus] = {c.name: c for c in [
                 {"train": "train", "validation": "validation", "test": "test"},
                 {"train": "ddaa18ac330514315cfdc4bfec3a29841ccadcb5500f8b84fe8ae69b8fc224f0",
                  "validation": "d1339a3c7d7e04bd590077bad34714bae394b98925cea006817aade6d5cde0fd",
-                 "test": "3b98f0758d11cdd059a45bc17331d64d49b6a390e1186e23453315b8892a2a9e"}),
+                 "test": "3b98f0758d11cdd059a45bc17331d64d49b6a390e1186e23453315b8892a2a9e"})
+        | {"upstream_train": _shahmukhi_ner("train", format="conll3")},
         _NE_AUG_LICENSE + "; underlying corpus: no license stated",
         "M. T. Ahmad et al. 2020. Named Entity Recognition and Classification for Punjabi Shahmukhi. "
         "ACM TALLIP 19(4). doi:10.1145/3383306. " + _EHSAN_2025,
-        note="About 70% of the sentences have no entity.",
+        # every sentence of the paper's validation split is also in its train split
+        rename={"validation": "validation_paper"}, held_out={"validation": ("upstream_train", "train")},
+        note="About 70% of the sentences have no entity. All 1,220 sentences of the paper's validation split "
+             "also occur in its train split, so it is kept as `validation_paper`; `validation` holds the 1,355 "
+             "rows of the upstream train file (Tehseen et al. 2023) that the paper's train split left out.",
     ),
     Corpus(
         "shahmukhi-ner", "shahmukhi", "Shahmukhi NER, cleaned corpus (Tehseen et al. 2023), IOB", "conll3",
-        {split: UpstreamFile(f"shahmukhi/shahmukhi-ner/{name}", "toqeerehsan/Punjabi-Shahmukhi-Named-Entity-Recognition",
-                             "de9dd7e599b18f6081bb4e706f4d1bba02590790", f"Dataset/IOB/{name}", digest)
-         for split, name, digest in [
-             ("train", "Train_pos_ner.conll", "17952460e4d958cb221d53e7462b3b31c38e71add2258a91b982bed52bb03313"),
-             ("test", "Test_pos_ner.conll", "d6c0a6c49f485f35cb3d27cd704ca737a2ceb4f725c6e1e901d9d641f085ae0c")]},
+        {split: _shahmukhi_ner(split) for split in _SHAHMUKHI_NER_FILES},
         "no license stated upstream (treat as research-only)",
         "A. Tehseen, T. Ehsan et al. 2023. Shahmukhi named entity recognition by using contextualized "
         "word embeddings. Expert Systems with Applications 229:120489.",
@@ -239,18 +257,20 @@ def _download(upstream: UpstreamFile, dest: Path) -> None:
 FORMATS = ("arrow", "conll3", "conll2", "columns2", "inline")
 
 
-def read_corpus_file(corpus: Corpus, path: Path, report: ReadReport, strict: bool = True) -> list[Sentence]:
-    if corpus.format == "arrow":
+def read_corpus_file(corpus: Corpus, path: Path, report: ReadReport, strict: bool = True,
+                     format: str | None = None) -> list[Sentence]:
+    format = format or corpus.format
+    if format == "arrow":
         return list(read_arrow(path, report, strict))
-    if corpus.format == "conll3":
+    if format == "conll3":
         return list(read_columns(path, 3, report, strict))
-    if corpus.format == "columns2":
+    if format == "columns2":
         return list(read_columns(path, 2, report, strict, scheme="io"))
-    if corpus.format == "conll2":
+    if format == "conll2":
         return list(read_columns(path, 2, report, strict))
-    if corpus.format == "inline":
+    if format == "inline":
         return list(read_inline_markup(path, report, strict))
-    raise ValueError(f"unknown format {corpus.format!r} for corpus {corpus.name}")
+    raise ValueError(f"unknown format {format!r} for corpus {corpus.name}")
 
 
 @dataclass
@@ -275,6 +295,19 @@ def carve(sentences: list[Sentence], parts: dict[str, float], seed: int = CARVE_
     return out
 
 
+def rows_not_in(pool: list[Sentence], used: list[Sentence]) -> list[Sentence]:
+    """The rows of `pool` left once each row of `used` has taken one row with the same tokens."""
+    left = Counter(tuple(s.tokens) for s in used)
+    out = []
+    for sentence in pool:
+        key = tuple(sentence.tokens)
+        if left[key]:
+            left[key] -= 1
+        else:
+            out.append(sentence)
+    return out
+
+
 def load_corpus(name: str | Corpus, data_dir: Path | None = None, strict: bool = True,
                 allow_modified: bool = False) -> CorpusSplits:
     """Read every file of a corpus (a registered name, or a Corpus of one's own) and return its
@@ -289,7 +322,7 @@ def load_corpus(name: str | Corpus, data_dir: Path | None = None, strict: bool =
         path = locate(ufile, data_dir, verify=not allow_modified)
         if allow_modified and (actual := sha256_file(path)) != ufile.sha256:
             modified[split] = actual
-        sentences = read_corpus_file(corpus, path, report, strict)
+        sentences = read_corpus_file(corpus, path, report, strict, ufile.format)
         prefix = f"{corpus.name}/{split}/"
         for s in sentences:
             s.id = prefix + s.id
@@ -300,6 +333,8 @@ def load_corpus(name: str | Corpus, data_dir: Path | None = None, strict: bool =
         by_source.setdefault(source, {})[new] = fraction
     for source, parts in by_source.items():
         splits.update(carve(upstream.pop(source), parts))
+    for new, (pool, used) in corpus.held_out.items():
+        splits[new] = rows_not_in(upstream.pop(pool), upstream[used])
     for split, sentences in upstream.items():
         splits[corpus.rename.get(split, split)] = sentences
     for split in SPLITS:

@@ -110,7 +110,7 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
     calibration = calibration_of(folder, results)
     out = {"seed": results["setup"]["seed"], "setup": setup_of(folder, results), "history": results["history"],
            "test_f1": {lang: _f1(test, lang) for lang in LANGS},
-           "validation_f1": _validation_f1(results, calibration),
+           "validation_f1": _validation_f1(results, calibration, (folder / RESULT_FILE).is_file()),
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
            "test_sentences": extra.get("test_sentences"), "calibration": calibration,
@@ -124,18 +124,18 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
 
 
 def setup_of(folder: Path, results: dict) -> dict:
-    """results.json's setup; a folder calibrated after training (`hubkit calibrate`) counts as
-    `calibrate_outside_bias` (the same choice on the same validation split), marked as done after."""
+    """results.json's setup; a folder calibrated after training (`hubkit calibrate`, e.g. again on a
+    corrected validation split) counts as `calibrate_outside_bias`, marked as done after."""
     setup = dict(results["setup"])
-    if not setup.get("calibrate_outside_bias") and (folder / RESULT_FILE).is_file():
+    if (folder / RESULT_FILE).is_file():
         setup.update(calibrate_outside_bias=True, calibrated_after_training=True)
     return setup
 
 
-def _validation_f1(results: dict, calibration: dict | None) -> dict:
+def _validation_f1(results: dict, calibration: dict | None, after_training: bool) -> dict:
     """Per language, as the model decodes: results.json's, or for a folder calibrated after training
-    (results.json scored without the bias) the calibration's figures at the chosen bias."""
-    if calibration and "calibration" not in results:
+    the calibration's figures at the chosen bias (results.json's validation predates the choice)."""
+    if calibration and after_training:
         return {lang: calibration["f1"][lang] for lang in LANGS}
     return {lang: _f1(results["validation"], lang) for lang in LANGS}
 
@@ -162,7 +162,7 @@ def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
 def calibration_of(folder: Path, results: dict) -> dict | None:
     """The O bias chosen on validation (by training, or later by `hubkit calibrate`) and its F1 per language."""
     choice = results.get("calibration")
-    if choice is None and (folder / RESULT_FILE).is_file():
+    if (folder / RESULT_FILE).is_file():  # written by `hubkit calibrate`, after training: the folder's choice now
         choice = json.loads((folder / RESULT_FILE).read_text())
     if not choice:
         return None
