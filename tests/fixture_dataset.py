@@ -24,7 +24,8 @@ from hubkit.data.readers import Sentence
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures" / "pakner-mini"
 SOURCE = "pakner-mini"
 SPLIT_SIZES = {"train": 48, "validation": 16, "test": 16}
-EXTRA_SPLITS = {"pashto": {"test_reviewed": 16}}  # as build/pakner: the authors' corrected Pashto test set
+# as build/pakner: the authors' corrected Pashto test set, the paper's Shahmukhi validation (inside its train)
+EXTRA_SPLITS = {"pashto": {"test_reviewed": 16}, "shahmukhi": {"validation_paper": 8}}
 
 # Per language: entity names by type (words separated by spaces) and sentence templates whose
 # slots {PER}, {LOC}, {ORG} take a name each; every other word is O. Tokens are separated by

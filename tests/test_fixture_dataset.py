@@ -44,7 +44,8 @@ def test_the_layout_is_the_real_builds():
     card = _card(FIXTURE_DATASET)
     splits = {c["config_name"]: [d["split"] for d in c["data_files"]] for c in card["configs"]}
     assert splits == {**{lang: ["train", "validation", "test"] for lang in LANGS},
-                      "pashto": ["train", "validation", "test", "test_reviewed"], "all": ["train", "validation", "test"]}
+                      "pashto": ["train", "validation", "test", "test_reviewed"],
+                      "shahmukhi": ["train", "validation", "test", "validation_paper"], "all": ["train", "validation", "test"]}
     for c in card["configs"]:
         for d in c["data_files"]:
             assert d["path"] == f"{c['config_name']}/{d['split']}-*.parquet"

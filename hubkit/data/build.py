@@ -62,24 +62,25 @@ def _file_line(split: str, f: corpora.UpstreamFile, modified_sha: str | None) ->
     return line
 
 
-def card_body(configs: dict[str, dict], loaded: dict[str, corpora.CorpusSplits], org: str) -> str:
-    sources = []
-    for name, c in loaded.items():
-        corpus = c.corpus
-        files = "\n".join(_file_line(split, f, c.modified.get(split)) for split, f in corpus.files.items())
-        carved = ", ".join(f"{new} = {frac:.0%} of upstream `{src}`" for new, (src, frac) in corpus.carve.items())
-        report = c.report.as_dict()
-        sources.append(
-            f"### `{name}` ({corpus.lang}): {corpus.title}\n"
+def _source_section(name: str, c: corpora.CorpusSplits) -> str:
+    """The card's section on one corpus: files, license, how its splits were made, repairs, citation."""
+    corpus = c.corpus
+    files = "\n".join(_file_line(split, f, c.modified.get(split)) for split, f in corpus.files.items())
+    carved = ", ".join(f"{new} = {frac:.0%} of upstream `{src}`" for new, (src, frac) in corpus.carve.items())
+    return (f"### `{name}` ({corpus.lang}): {corpus.title}\n"
             f"- Files:\n{files}\n"
             f"- License as stated upstream: {corpus.license}\n"
             f"- Splits: " + (f"carved with seed {corpora.CARVE_SEED}: {carved}" if carved else "as upstream")
             + (f"; renamed {corpus.rename}" if corpus.rename else "")
             + "".join(f"; `{new}` = the rows of upstream `{pool}` that `{used}` does not hold"
                       for new, (pool, used) in corpus.held_out.items()) + "\n"
-            f"- Tag mapping and repairs: `{json.dumps(report, ensure_ascii=False)}`\n"
+            f"- Tag mapping and repairs: `{json.dumps(c.report.as_dict(), ensure_ascii=False)}`\n"
             + (f"- Note: {corpus.note}\n" if corpus.note else "")
             + f"- Cite: {corpus.citation}\n")
+
+
+def card_body(configs: dict[str, dict], loaded: dict[str, corpora.CorpusSplits], org: str) -> str:
+    sources = [_source_section(name, c) for name, c in loaded.items()]
     example = next(iter(configs))
     return f"""# pakner: named-entity recognition for Urdu, Shahmukhi, Sindhi and Pashto
 
