@@ -89,9 +89,9 @@ _SHAHMUKHI_NER_FILES = {
 }
 
 
-def _shahmukhi_ner(split: str, format: str | None = None) -> UpstreamFile:
+def _shahmukhi_ner(split: str, file_format: str | None = None) -> UpstreamFile:
     name, digest = _SHAHMUKHI_NER_FILES[split]
-    return UpstreamFile(f"shahmukhi/shahmukhi-ner/{name}", *_SHAHMUKHI_NER, f"Dataset/IOB/{name}", digest, format=format)
+    return UpstreamFile(f"shahmukhi/shahmukhi-ner/{name}", *_SHAHMUKHI_NER, f"Dataset/IOB/{name}", digest, format=file_format)
 
 
 REGISTRY: dict[str, Corpus] = {c.name: c for c in [
@@ -155,7 +155,7 @@ REGISTRY: dict[str, Corpus] = {c.name: c for c in [
                 {"train": "ddaa18ac330514315cfdc4bfec3a29841ccadcb5500f8b84fe8ae69b8fc224f0",
                  "validation": "d1339a3c7d7e04bd590077bad34714bae394b98925cea006817aade6d5cde0fd",
                  "test": "3b98f0758d11cdd059a45bc17331d64d49b6a390e1186e23453315b8892a2a9e"})
-        | {"upstream_train": _shahmukhi_ner("train", format="conll3")},
+        | {"upstream_train": _shahmukhi_ner("train", file_format="conll3")},
         _NE_AUG_LICENSE + "; underlying corpus: no license stated",
         "M. T. Ahmad et al. 2020. Named Entity Recognition and Classification for Punjabi Shahmukhi. "
         "ACM TALLIP 19(4). doi:10.1145/3383306. " + _EHSAN_2025,
@@ -258,19 +258,19 @@ FORMATS = ("arrow", "conll3", "conll2", "columns2", "inline")
 
 
 def read_corpus_file(corpus: Corpus, path: Path, report: ReadReport, strict: bool = True,
-                     format: str | None = None) -> list[Sentence]:
-    format = format or corpus.format
-    if format == "arrow":
+                     file_format: str | None = None) -> list[Sentence]:
+    fmt = file_format or corpus.format
+    if fmt == "arrow":
         return list(read_arrow(path, report, strict))
-    if format == "conll3":
+    if fmt == "conll3":
         return list(read_columns(path, 3, report, strict))
-    if format == "columns2":
+    if fmt == "columns2":
         return list(read_columns(path, 2, report, strict, scheme="io"))
-    if format == "conll2":
+    if fmt == "conll2":
         return list(read_columns(path, 2, report, strict))
-    if format == "inline":
+    if fmt == "inline":
         return list(read_inline_markup(path, report, strict))
-    raise ValueError(f"unknown format {format!r} for corpus {corpus.name}")
+    raise ValueError(f"unknown format {fmt!r} for corpus {corpus.name}")
 
 
 @dataclass

@@ -79,19 +79,15 @@ def write_card(out_dir: Path, yaml_data: dict, body: str) -> None:
     (Path(out_dir) / "README.md").write_text(f"---\n{header}---\n\n{body.strip()}\n", encoding="utf-8")
 
 
-def also_in_train(dataset, train) -> int:
-    """Sentences of `dataset` whose tokens are those of some sentence of `train`."""
-    seen = {tuple(tokens) for tokens in train["tokens"]}
-    return sum(tuple(tokens) in seen for tokens in dataset["tokens"])
-
-
 def stats_table(configs: dict[str, dict]) -> str:
     rows = ["| config | split | sentences | tokens | PER | LOC | ORG | no entity | also in train |",
             "|---|---|---|---|---|---|---|---|---|"]
     for name, splits in configs.items():
+        in_train = {tuple(tokens) for tokens in splits["train"]["tokens"]} if "train" in splits else None
         for split, ds in splits.items():
             s = split_stats(ds)
-            seen = "-" if split == "train" or "train" not in splits else f"{also_in_train(ds, splits['train']):,}"
+            # sentences whose exact tokens are those of a training sentence
+            seen = "-" if split == "train" or in_train is None else f"{sum(tuple(t) in in_train for t in ds['tokens']):,}"
             rows.append(f"| {name} | {split} | {s['sentences']:,} | {s['tokens']:,} | {s['PER']:,} | {s['LOC']:,} "
                         f"| {s['ORG']:,} | {s['no_entity']:,} | {seen} |")
     return "\n".join(rows)

@@ -107,10 +107,10 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
     results = json.loads((folder / "results.json").read_text())
     extra = extra_results(folder, dataset)
     test = extra.get("test_viterbi") or results["test"]
-    calibration = calibration_of(folder, results)
-    out = {"seed": results["setup"]["seed"], "setup": setup_of(folder, results), "history": results["history"],
+    calibration, setup = calibration_of(folder, results), setup_of(folder, results)
+    out = {"seed": results["setup"]["seed"], "setup": setup, "history": results["history"],
            "test_f1": {lang: _f1(test, lang) for lang in LANGS},
-           "validation_f1": _validation_f1(results, calibration, (folder / RESULT_FILE).is_file()),
+           "validation_f1": _validation_f1(results, calibration, setup.get("calibrated_after_training", False)),
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
            "test_sentences": extra.get("test_sentences"), "calibration": calibration,
