@@ -29,7 +29,9 @@ def _run_folder(models: Path, name: str, seed: int, val: float, test: float, wit
              "test_argmax": _scores({l: test for l in LANGS}),
              "test_sentences": {l: {"sentences": 100, "without_entities": 70, "tagged_without_entities": 7 * seed,
                                     "predicted": 60, "predicted_in_sentences_without_entities": 6 * seed,
-                                    "f1_sentences_with_entities": 100 * test + 5} for l in LANGS}}
+                                    "f1_sentences_with_entities": 100 * test + 5} for l in LANGS},
+             "test_novelty": {l: {t: {"gold": 50, "seen": 10 * seed, "recall_seen": 90.0, "recall_new": 20.0 * seed}
+                                  for t in ("LOC", "ORG", "PER")} for l in LANGS}}
     if without_breakdown:  # scored before the breakdown existed
         del extra["test_sentences"]
     (folder / "extra_results.json").write_text(json.dumps(extra))
@@ -67,6 +69,30 @@ def test_which_sentences_counts_false_positives_where_the_gold_has_no_entity(tmp
     # 70 empty sentences, 7 and 14 of them tagged (mean 10.5 = 15.0%); 6 and 12 of 60 predictions (15.0%)
     assert "## Which sentences (test, Viterbi, seeds 1, 2)" in text
     assert "| urdu | 100 | 70 | 15.0% | 15.0% | 61.00 | 66.00 |" in text
+
+
+def test_novelty_splits_test_mentions_into_seen_in_train_and_new():
+    from hubkit.evaluation.novelty import novelty, seen_entities
+
+    train = seen_entities([(["Ali", "went", "to", "Lahore"], ["B-PER", "O", "O", "B-LOC"])])
+    tokens = [["Ali", "and", "Sara"], ["Lahore", "Board", "Lahore"]]
+    gold = [["B-PER", "O", "B-PER"], ["B-ORG", "I-ORG", "B-LOC"]]
+    pred = [["B-PER", "O", "O"], ["B-LOC", "O", "B-LOC"]]  # Ali and the second Lahore found; Sara and the ORG missed
+    got = novelty(train, tokens, gold, pred)
+    assert got["PER"] == {"gold": 2, "seen": 1, "recall_seen": 100.0, "recall_new": 0.0}
+    assert got["ORG"] == {"gold": 1, "seen": 0, "recall_seen": 0.0, "recall_new": 0.0}  # same words as a LOC: not seen
+    assert got["LOC"]["seen"] == 1 and got["LOC"]["recall_seen"] == 100.0
+    assert novelty(train, tokens, gold)["PER"] == {"gold": 2, "seen": 1}
+
+
+def test_results_show_recall_on_seen_and_new_entities(tmp_path):
+    models = tmp_path / "models"
+    _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60)
+    _run_folder(models, "pakner-e5-small-seed2", 2, 0.72, 0.62)
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    assert "## Entities seen in training against new ones (test, Viterbi, seeds 1, 2)" in text
+    assert "| sindhi | ORG | 50 | 20.0% | 90.00 | 30.00 |" in text  # seen counted from seed 1; recall on new: mean of 20, 40
 
 
 def test_seeds_whose_folders_are_gone_come_back_from_the_committed_seeds_json(tmp_path):

@@ -51,7 +51,7 @@ def extra_results(folder: Path, dataset: str) -> dict:
         extra = {}
     if "pashto_test_reviewed" not in extra:
         extra["pashto_test_reviewed"] = evaluate_model(str(folder), dataset, ["pashto"], split="test_reviewed")
-    if "test_argmax" not in extra:  # folders scored before the breakdown existed keep theirs without it
+    if "test_argmax" not in extra or "test_novelty" not in extra:  # scored before these existed: again
         extra.update(_test_pass(folder, dataset))
     cache.write_text(json.dumps(extra, indent=1) + "\n")
     return extra
@@ -79,7 +79,25 @@ def _test_pass(folder: Path, dataset: str) -> dict:
                                           [p for p, l in zip(viterbi, langs) if l == lang]) for lang in LANGS}
     return {"test_viterbi": compute_metrics(gold, viterbi, langs), "outside_bias": bias,
             "test_argmax": compute_metrics(gold, decode_words(scores, False, bias), langs), "test_sentences": breakdown,
+            "test_novelty": test_novelty(dataset, test, gold, viterbi),
             "test_without_bias": compute_metrics(gold, decode_words(scores, True, 0.0), langs) if bias else None}
+
+
+def test_novelty(dataset: str, test, gold: list[list[str]], pred: list[list[str]] | None = None) -> dict:
+    """Per language and type: test mentions seen in that language's train split, and (with `pred`)
+    recall on the seen and on the new ones."""
+    from hubkit.data.labels import LABELS
+    from hubkit.data.loading import LANG_COLUMN, load_ner_data
+    from hubkit.evaluation.novelty import novelty, seen_entities
+
+    train = load_ner_data(dataset, list(LANGS), splits=["train"])["train"]
+    out = {}
+    for lang in LANGS:
+        rows = [i for i, l in enumerate(test[LANG_COLUMN]) if l == lang]
+        seen = seen_entities((t, [LABELS[x] for x in tags]) for t, tags in zip(train[lang]["tokens"], train[lang]["ner_tags"]))
+        out[lang] = novelty(seen, [test[i]["tokens"] for i in rows], [gold[i] for i in rows],
+                            [pred[i] for i in rows] if pred is not None else None)
+    return out
 
 
 def sentence_breakdown(gold: list[list[str]], pred: list[list[str]]) -> dict:
@@ -113,7 +131,8 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
            "validation_f1": _validation_f1(results, calibration, setup.get("calibrated_after_training", False)),
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
-           "test_sentences": extra.get("test_sentences"), "calibration": calibration,
+           "test_sentences": extra.get("test_sentences"), "test_novelty": extra.get("test_novelty"),
+           "calibration": calibration,
            "test_without_bias_f1": ({lang: _f1(extra["test_without_bias"], lang) for lang in LANGS}
                                     if extra.get("test_without_bias") else None),
            "per_type": {lang: {t: {k: 100 * m[k] for k in ("precision", "recall", "f1")}
@@ -242,7 +261,7 @@ def render_results(seeds: list[dict], cpu: str, search: list[dict] = ()) -> str:
         for etype in sorted(seeds[0]["per_type"][lang]):
             vals = {k: statistics.mean(s["per_type"][lang][etype][k] for s in seeds) for k in ("precision", "recall", "f1")}
             lines.append(f"| | {etype} | {vals['precision']:.2f} | {vals['recall']:.2f} | {vals['f1']:.2f} |")
-    lines += ["", *render_sentences(seeds), *render_bias(seeds), "## Training", ""]
+    lines += ["", *render_sentences(seeds), *render_novelty(seeds), *render_bias(seeds), "## Training", ""]
     for s in seeds:
         st = s["setup"]
         curve = ", ".join(f"{100 * h['validation_f1']:.2f}" for h in s["history"])
@@ -337,6 +356,23 @@ def render_sentences(seeds: list[dict]) -> list[str]:
                      f"{100 * mean(lang, 'tagged_without_entities') / max(empty, 1):.1f}% | "
                      f"{100 * mean(lang, 'predicted_in_sentences_without_entities') / max(mean(lang, 'predicted'), 1):.1f}% | "
                      f"{statistics.mean(s['test_f1'][lang] for s in seeds):.2f} | {mean(lang, 'f1_sentences_with_entities'):.2f} |")
+    return lines + [""]
+
+
+def render_novelty(seeds: list[dict]) -> list[str]:
+    """Test mentions seen in training against new ones, and recall on each (mean over the seeds that have it)."""
+    seeds = [s for s in seeds if s.get("test_novelty")]
+    if not seeds:
+        return []
+    names = ", ".join(str(s["seed"]) for s in seeds)
+    lines = [f"## Entities seen in training against new ones (test, Viterbi, seed{'s' * (len(seeds) > 1)} {names})", "",
+             "A test mention is seen when the same words with the same type are an entity in the language's train split.", "",
+             "| language | type | test mentions | seen in train | recall on seen | recall on new |", "|---|---|---|---|---|---|"]
+    for lang in LANGS:
+        for etype, c in sorted(seeds[0]["test_novelty"][lang].items()):
+            recall = {k: statistics.mean(s["test_novelty"][lang][etype][k] for s in seeds) for k in ("recall_seen", "recall_new")}
+            lines.append(f"| {lang} | {etype} | {c['gold']:,} | {100 * c['seen'] / max(c['gold'], 1):.1f}% | "
+                         f"{recall['recall_seen']:.2f} | {recall['recall_new']:.2f} |")
     return lines + [""]
 
 
