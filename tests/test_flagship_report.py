@@ -171,3 +171,19 @@ def test_a_folder_calibrated_again_after_training_reports_the_later_choice(tmp_p
     seed = flagship_report.seed_numbers(folder, "unused")
     assert seed["calibration"]["outside_bias"] == 1.5 and seed["validation_f1"]["urdu"] == 72.0
     assert seed["test_f1"]["urdu"] == 63.0 and seed["setup"]["calibrated_after_training"] is True
+
+
+def test_novelty_by_language_reads_each_language_train_split(mini_dataset):
+    """On the committed mini dataset, gold as the prediction: every test mention counted once per
+    language, seen ones matched against that language's own train split, all of them found."""
+    from hubkit.data.labels import LABELS, entity_spans
+    from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data
+
+    test = concat(load_ner_data(str(mini_dataset), list(LANGS), splits=["test"])["test"])
+    gold = [[LABELS[t] for t in tags] for tags in test["ner_tags"]]
+    got = flagship_report.novelty_by_language(str(mini_dataset), test, gold, gold)
+    for lang in LANGS:
+        n = sum(len(entity_spans(g)) for g, l in zip(gold, test[LANG_COLUMN]) if l == lang)
+        assert sum(c["gold"] for c in got[lang].values()) == n
+        assert all(c["recall_new"] == 100.0 or c["gold"] == c["seen"] for c in got[lang].values())
+        assert all(c["seen"] <= c["gold"] for c in got[lang].values())

@@ -13,6 +13,7 @@ beside it, and writes
 
 from __future__ import annotations
 
+import functools
 import json
 import platform
 import re
@@ -51,7 +52,7 @@ def extra_results(folder: Path, dataset: str) -> dict:
         extra = {}
     if "pashto_test_reviewed" not in extra:
         extra["pashto_test_reviewed"] = evaluate_model(str(folder), dataset, ["pashto"], split="test_reviewed")
-    if "test_argmax" not in extra or "test_novelty" not in extra:  # scored before these existed: again
+    if "test_novelty" not in extra:  # scored before the seen/new split (the newest key) existed: again
         extra.update(_test_pass(folder, dataset))
     cache.write_text(json.dumps(extra, indent=1) + "\n")
     return extra
@@ -79,25 +80,34 @@ def _test_pass(folder: Path, dataset: str) -> dict:
                                           [p for p, l in zip(viterbi, langs) if l == lang]) for lang in LANGS}
     return {"test_viterbi": compute_metrics(gold, viterbi, langs), "outside_bias": bias,
             "test_argmax": compute_metrics(gold, decode_words(scores, False, bias), langs), "test_sentences": breakdown,
-            "test_novelty": test_novelty(dataset, test, gold, viterbi),
+            "test_novelty": novelty_by_language(dataset, test, gold, viterbi),
             "test_without_bias": compute_metrics(gold, decode_words(scores, True, 0.0), langs) if bias else None}
 
 
-def test_novelty(dataset: str, test, gold: list[list[str]], pred: list[list[str]] | None = None) -> dict:
-    """Per language and type: test mentions seen in that language's train split, and (with `pred`)
-    recall on the seen and on the new ones."""
-    from hubkit.data.labels import LABELS
-    from hubkit.data.loading import LANG_COLUMN, load_ner_data
-    from hubkit.evaluation.novelty import novelty, seen_entities
+def novelty_by_language(dataset: str, test, gold: list[list[str]], pred: list[list[str]]) -> dict:
+    """Per language and type: test mentions seen in that language's train split, and recall on the
+    seen and on the new ones."""
+    from hubkit.data.loading import LANG_COLUMN
+    from hubkit.evaluation.novelty import novelty
 
-    train = load_ner_data(dataset, list(LANGS), splits=["train"])["train"]
+    tokens, langs, seen = test["tokens"], test[LANG_COLUMN], train_entities(dataset)
     out = {}
     for lang in LANGS:
-        rows = [i for i, l in enumerate(test[LANG_COLUMN]) if l == lang]
-        seen = seen_entities((t, [LABELS[x] for x in tags]) for t, tags in zip(train[lang]["tokens"], train[lang]["ner_tags"]))
-        out[lang] = novelty(seen, [test[i]["tokens"] for i in rows], [gold[i] for i in rows],
-                            [pred[i] for i in rows] if pred is not None else None)
+        rows = [i for i, l in enumerate(langs) if l == lang]
+        out[lang] = novelty(seen[lang], [tokens[i] for i in rows], [gold[i] for i in rows], [pred[i] for i in rows])
     return out
+
+
+@functools.lru_cache(maxsize=None)  # the same train splits for every seed folder of one report
+def train_entities(dataset: str) -> dict[str, set]:
+    """(type, words) of every entity in each language's train split."""
+    from hubkit.data.labels import LABELS
+    from hubkit.data.loading import load_ner_data
+    from hubkit.evaluation.novelty import seen_entities
+
+    train = load_ner_data(dataset, list(LANGS), splits=["train"])["train"]
+    return {lang: seen_entities((t, [LABELS[x] for x in tags]) for t, tags in zip(ds["tokens"], ds["ner_tags"]))
+            for lang, ds in train.items()}
 
 
 def sentence_breakdown(gold: list[list[str]], pred: list[list[str]]) -> dict:
