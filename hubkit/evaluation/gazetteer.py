@@ -27,7 +27,7 @@ def _entity_counts(sentences, max_words: int) -> Counter:
     return counts
 
 
-def _occurrences(sentences, candidates: set[tuple[str, ...]], max_words: int) -> Counter:
+def _occurrences(sentences, candidates: set[tuple[str, ...]]) -> Counter:
     """How often each candidate word sequence occurs anywhere in `sentences`, entity or not."""
     lengths = sorted({len(c) for c in candidates})
     counts: Counter = Counter()
@@ -44,7 +44,7 @@ def build_gazetteer(sentences: Iterable, max_words: int = 6, min_share: float = 
     """{words: type} from (tokens, BIO tags) pairs; each entry keeps its most frequent type."""
     sentences = list(sentences)
     as_entity = _entity_counts(sentences, max_words)
-    seen = _occurrences(sentences, {words for words, _ in as_entity}, max_words)
+    seen = _occurrences(sentences, {words for words, _ in as_entity})
     gazetteer: Gazetteer = {}
     for (words, etype), n in sorted(as_entity.items(), key=lambda item: -item[1]):
         if words not in gazetteer and n / seen[words] > min_share:

@@ -11,16 +11,17 @@ import json
 import sys
 from pathlib import Path
 
-from hubkit.data.labels import LABELS
+from hubkit.data.labels import ids_to_tags
 from hubkit.data.loading import load_ner_data
 from hubkit.evaluation.gazetteer import build_gazetteer, fill_from_gazetteer, tag_sentence
 from hubkit.evaluation.metrics import score
+from hubkit.evaluation.predict import predict_words
 from hubkit.languages import LANGUAGES
 from hubkit.options import COUNT, PROBABILITY_BELOW_1, ranged
 
 
 def _pairs(ds) -> list[tuple[list[str], list[str]]]:
-    return [(tokens, [LABELS[t] for t in tags]) for tokens, tags in zip(ds["tokens"], ds["ner_tags"])]
+    return [(tokens, ids_to_tags(tags)) for tokens, tags in zip(ds["tokens"], ds["ner_tags"])]
 
 
 def _row(result: dict) -> dict:
@@ -29,20 +30,19 @@ def _row(result: dict) -> dict:
             "per_type_f1": {t: 100 * r["f1"] for t, r in result["per_type"].items()}}
 
 
-def _model_tags(model: str, ds, threads: int | None) -> list[list[str]]:
-    from hubkit.evaluation.predict import predict_words
+def _load_model(model: str, threads: int | None):
     from hubkit.hardware import apply_threads
     from hubkit.models.encoders import load_token_classifier
 
     apply_threads(threads)
-    model, tokenizer = load_token_classifier(model)
-    return predict_words(model, tokenizer, ds, desc="predicting")
+    return load_token_classifier(model)
 
 
 def run(dataset: str, split: str, languages: list[str], model: str | None = None, max_words: int = 6,
         min_share: float = 0.5, threads: int | None = None) -> dict:
     """{language: {"gazetteer": row, ("model": row, "model+gazetteer": row)}}: rows of P/R/F1 in %."""
     data = load_ner_data(dataset, languages, splits=["train", split])
+    classifier = _load_model(model, threads) if model else None  # once, before any language is scored
     out = {}
     for lang in data[split]:
         gazetteer = build_gazetteer(_pairs(data["train"][lang]), max_words, min_share)
@@ -50,8 +50,8 @@ def run(dataset: str, split: str, languages: list[str], model: str | None = None
         gold = [tags for _, tags in sentences]
         found = [tag_sentence(tokens, gazetteer, max_words) for tokens, _ in sentences]
         out[lang] = {"entries": len(gazetteer), "gazetteer": _row(score(gold, found))}
-        if model:
-            pred = _model_tags(model, data[split][lang], threads)
+        if classifier:
+            pred = predict_words(*classifier, data[split][lang], desc=f"predicting {lang}")
             filled = [fill_from_gazetteer(tokens, p, gazetteer, max_words) for (tokens, _), p in zip(sentences, pred)]
             out[lang]["model"] = _row(score(gold, pred))
             out[lang]["model+gazetteer"] = _row(score(gold, filled))
