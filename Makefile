@@ -56,12 +56,14 @@ bench: venv
 reproduce: venv
 	$(BIN)/hubkit reproduce experiments/$(BUDGET).yaml --data-dir $(PAKNER_DATA_DIR)
 
-# The flagship model (configs/flagship.yaml), one seed per call; seed 1 is the released folder.
+# The flagship model (configs/flagship.yaml) and its gazetteer.json (hubkit gazetteer, chosen on validation),
+# one seed per call; seed 1 is the released folder.
 SEED ?= 1
 FLAGSHIP := $(OUT)/models/pakner-e5-small
 flagship: venv
 	@test -f $(OUT)/pakner/README.md || $(BIN)/hubkit build --data-dir $(PAKNER_DATA_DIR) --out $(OUT)/pakner
 	$(BIN)/python -m hubkit.train configs/flagship.yaml --seed $(SEED) --output_dir $(FLAGSHIP)-seed$(SEED)
+	$(BIN)/hubkit gazetteer --model $(FLAGSHIP)-seed$(SEED) --dataset $(OUT)/pakner
 	@if [ "$(SEED)" = 1 ]; then rm -rf $(FLAGSHIP) && cp -r $(FLAGSHIP)-seed1 $(FLAGSHIP) && rm -rf $(FLAGSHIP)/checkpoints; fi
 	$(BIN)/python -m hubkit.experiments.flagship_report $(OUT)/models results/flagship
 

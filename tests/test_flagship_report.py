@@ -187,3 +187,27 @@ def test_novelty_by_language_reads_each_language_train_split(mini_dataset):
         assert sum(c["gold"] for c in got[lang].values()) == n
         assert all(c["recall_new"] == 100.0 or c["gold"] == c["seen"] for c in got[lang].values())
         assert all(c["seen"] <= c["gold"] for c in got[lang].values())
+
+
+def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_the_model_alone(tmp_path, monkeypatch):
+    from hubkit.evaluation.gazetteer import save_gazetteers
+
+    models = tmp_path / "models"
+    folder = _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60)  # its cached test pass has no gazetteer
+    choices = {"shahmukhi": {"min_share": 0.3, "model_f1": 67.0, "filled_f1": {"0.3": 70.5, "0.5": 69.0, "0.7": 68.0}},
+               "pashto": {"min_share": None, "model_f1": 55.0, "filled_f1": {"0.3": 54.0, "0.5": 54.5, "0.7": 55.0}}}
+    save_gazetteers(folder, {"shahmukhi": {("لاہور",): "LOC"}}, 6, {"choices": choices})
+    filled, alone = _scores({l: 0.64 for l in LANGS}), _scores({l: 0.60 for l in LANGS})
+    calls = []
+    monkeypatch.setattr(flagship_report, "_test_pass", lambda f, d: calls.append(f) or {
+        "test_viterbi": filled, "outside_bias": 0.0, "test_argmax": alone, "test_sentences": None,
+        "test_without_bias": None, "test_novelty": None, "gazetteer": flagship_report.gazetteer_of(f),
+        "test_without_gazetteer": alone})
+    monkeypatch.setattr("hubkit.evaluation.predict.evaluate_model", lambda *a, **k: filled["per_language"]["pashto"])
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
+    assert calls == [folder]
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    section = text[text.index("## Gazetteer chosen on validation"):]
+    assert "| shahmukhi | 0.3 | 67.00 (1 seed) | 70.50 (1 seed) | 60.00 (1 seed) | 64.00 (1 seed) | +4.00 |" in section
+    assert "| pashto | none | - | - |" in section
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0 and calls == [folder]  # cached now

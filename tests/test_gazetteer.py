@@ -4,8 +4,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from hubkit.evaluation.gazetteer import build_gazetteer, fill_from_gazetteer, tag_sentence
+import pytest
+
+from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, GazetteerError, build_gazetteer, fill_from_gazetteer,
+                                         load_gazetteers, save_gazetteers, tag_sentence)
+from hubkit.evaluation.gazetteer_fill import choose_language
 
 TRAIN = [
     (["Ali", "Khan", "went", "to", "Lahore"], ["B-PER", "I-PER", "O", "O", "B-LOC"]),
@@ -68,3 +73,98 @@ def test_cli_refuses_a_share_of_one_and_names_the_option(mini_dataset):
                           "--min_share", "1"], capture_output=True, text=True)
     assert run.returncode == 2
     assert "--min_share" in run.stderr and "Traceback" not in run.stderr
+
+
+# ----------------------------------------------------------------------------- stored with a model: hubkit gazetteer
+URDU_LINE = "کل ثانیہ مرزا پشاور پہنچے"  # ثانیہ مرزا (PER) and پشاور (LOC) are in the mini dataset's train split
+
+
+@pytest.fixture
+def silent_model(tmp_path) -> Path:
+    """A writable tiny model whose O bias (20 nats) makes it tag nothing: every entity it outputs is the gazetteer's."""
+    import shutil
+
+    from hubkit.evaluation.calibration import CONFIG_KEY
+    from hubkit.models.encoders import build_tiny_model
+
+    folder = Path(shutil.copytree(build_tiny_model(cache_dir=tmp_path / "cache"), tmp_path / "model"))
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, CONFIG_KEY: 20.0}))
+    return folder
+
+
+def _hubkit(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "hubkit.cli", *args], capture_output=True, text=True,
+                          env=os.environ | {"HF_HUB_OFFLINE": "1"}, timeout=600)
+
+
+def test_saved_gazetteers_load_back_per_language(tmp_path):
+    gazetteers = {"urdu": {("ثانیہ", "مرزا"): "PER"}, "sindhi": {("ڪراچي",): "LOC"}}
+    save_gazetteers(tmp_path, gazetteers, 6, {"chosen_on": "validation"})
+    assert load_gazetteers(tmp_path) == (gazetteers, 6)
+    assert load_gazetteers(tmp_path / "elsewhere") is None
+
+
+@pytest.mark.parametrize("body, message", [
+    ("{not json", "not a UTF-8 JSON file"),
+    ('{"format": "other", "max_words": 6, "languages": {}}', "not a hubkit gazetteer"),
+    ('{"format": "hubkit-gazetteer/1", "max_words": 0, "languages": {}}', '"max_words"'),
+    ('{"format": "hubkit-gazetteer/1", "max_words": 6, "languages": {"english": []}}', '"languages"'),
+    ('{"format": "hubkit-gazetteer/1", "max_words": 6, "languages": {"urdu": [[["a"], "PER"], [["b"], "MISC"]]}}',
+     "urdu entry 1: type 'MISC'"),
+    ('{"format": "hubkit-gazetteer/1", "max_words": 1, "languages": {"urdu": [[["a", "b"], "PER"]]}}',
+     "urdu entry 0: needs 1 to 1 words"),
+])
+def test_a_malformed_gazetteer_names_the_file_and_the_entry(tmp_path, body, message):
+    (tmp_path / GAZETTEER_FILE).write_text(body)
+    with pytest.raises(GazetteerError, match=message) as err:
+        load_gazetteers(tmp_path)
+    assert str(tmp_path / GAZETTEER_FILE) in str(err.value)
+
+
+def test_the_choice_keeps_a_share_only_when_filling_beats_the_model():
+    validation = [(["Ali", "Khan", "in", "Lahore"], ["B-PER", "I-PER", "O", "B-LOC"])]
+    missed = [["B-PER", "I-PER", "O", "O"]]  # the model misses Lahore: the gazetteer's Lahore helps
+    choice = choose_language(TRAIN, validation, missed)
+    assert choice["min_share"] == 0.3 and choice["gazetteer"][("Lahore",)] == "LOC"
+    assert choice["grid"][0.3] == 1.0 > choice["model"]
+    perfect = [["B-PER", "I-PER", "O", "B-LOC"]]
+    assert choose_language(TRAIN, validation, perfect)["gazetteer"] is None  # a tie keeps the model alone
+
+
+def test_hubkit_gazetteer_chooses_on_validation_and_tag_and_evaluate_use_it(silent_model, mini_dataset, tmp_path):
+    proc = _hubkit("gazetteer", "--model", str(silent_model), "--dataset", str(mini_dataset), "--threads", "1")
+    assert proc.returncode == 0, proc.stderr
+    stored = json.loads((silent_model / GAZETTEER_FILE).read_text())
+    assert stored["chosen_on"] == "validation" and "urdu" in stored["languages"]
+    assert str(tmp_path) not in json.dumps(stored)  # no local path in what may be published
+    scores = {}
+    for extra in ([], ["--no_gazetteer"]):
+        out = tmp_path / f"eval{len(extra)}"
+        proc = _hubkit("evaluate", "--model", str(silent_model), "--dataset", str(mini_dataset), "--languages", "urdu",
+                       "--split", "validation", "--output", str(out), "--threads", "1", *extra)
+        assert proc.returncode == 0, proc.stderr
+        scores[bool(extra)] = json.loads((out / "results.json").read_text())["validation"]["overall"]["f1"]
+    assert scores[True] == 0.0 < scores[False]  # alone the model tags nothing; filled it finds the train names
+    text = tmp_path / "in.txt"
+    text.write_text(URDU_LINE + "\n", encoding="utf-8")
+    tagged = {}
+    for extra in ([], ["--no-gazetteer"], ["--language", "sindhi"]):
+        proc = _hubkit("tag", str(text), "--model", str(silent_model), "--quiet", "--threads", "1", *extra)
+        assert proc.returncode == 0, proc.stderr
+        tagged[" ".join(extra)] = json.loads(proc.stdout)["entities"]
+    found = {(e["text"], e["type"]) for e in tagged[""]}
+    assert {("ثانیہ مرزا", "PER"), ("پشاور", "LOC")} <= found  # language guessed: Urdu
+    assert all(URDU_LINE[e["start"]:e["end"]] == e["text"] for e in tagged[""])
+    assert tagged["--no-gazetteer"] == [] and tagged["--language sindhi"] == []  # Urdu names only for Urdu text
+
+
+def test_hubkit_gazetteer_refuses_test_and_a_malformed_file_is_a_clear_error(silent_model, mini_dataset, tmp_path):
+    proc = _hubkit("gazetteer", "--model", str(silent_model), "--dataset", str(mini_dataset), "--split", "test")
+    assert proc.returncode == 1 and "never test" not in proc.stdout and "--split test" in proc.stderr
+    assert not (silent_model / GAZETTEER_FILE).exists()
+    (silent_model / GAZETTEER_FILE).write_text('{"format": "hubkit-gazetteer/1"}')
+    text = tmp_path / "in.txt"
+    text.write_text(URDU_LINE + "\n", encoding="utf-8")
+    proc = _hubkit("tag", str(text), "--model", str(silent_model), "--quiet")
+    assert proc.returncode == 1 and GAZETTEER_FILE in proc.stderr and "Traceback" not in proc.stderr

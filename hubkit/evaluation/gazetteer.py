@@ -9,12 +9,23 @@ training data labels; choosing `min_share` belongs on validation, like any setti
 
 from __future__ import annotations
 
+import json
+import logging
 from collections import Counter
+from pathlib import Path
 from typing import Iterable
 
-from hubkit.data.labels import entity_spans
+from hubkit.data.labels import ENTITY_TYPES, entity_spans, ids_to_tags
+from hubkit.errors import HubkitError
+from hubkit.languages import LANGUAGES
 
 Gazetteer = dict[tuple[str, ...], str]
+logger = logging.getLogger(__name__)
+
+
+def sentence_pairs(ds) -> list[tuple[list[str], list[str]]]:
+    """(tokens, BIO tags) of every row of a dataset split with tokens and ner_tags."""
+    return [(tokens, ids_to_tags(tags)) for tokens, tags in zip(ds["tokens"], ds["ner_tags"])]
 
 
 def _entity_counts(sentences, max_words: int) -> Counter:
@@ -76,3 +87,83 @@ def fill_from_gazetteer(tokens: list[str], model_tags: list[str], gazetteer: Gaz
         if all(t == "O" for t in tags[start:end]):
             tags[start:end] = [f"B-{etype}"] + [f"I-{etype}"] * (end - start - 1)
     return tags
+
+
+# ----------------------------------------------------------------------------- stored with a model
+GAZETTEER_FILE = "gazetteer.json"  # data only: words and types per language, never code
+FORMAT = "hubkit-gazetteer/1"
+MAX_FILE_BYTES = 64 * 2**20
+MAX_ENTRY_WORDS = 32
+Gazetteers = dict[str, Gazetteer]  # language -> its own train split's entries
+
+
+class GazetteerError(HubkitError):
+    pass
+
+
+def save_gazetteers(folder: str | Path, gazetteers: Gazetteers, max_words: int, about: dict) -> Path:
+    """Write one gazetteer per language into a model folder as gazetteer.json; `about` says how they were built."""
+    body = {"format": FORMAT, "max_words": max_words, **about,
+            "languages": {lang: [[list(words), etype] for words, etype in sorted(g.items())]
+                          for lang, g in gazetteers.items()}}
+    path = Path(folder) / GAZETTEER_FILE
+    path.write_text(json.dumps(body, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")
+    return path
+
+
+def load_gazetteers(folder: str | Path) -> tuple[Gazetteers, int] | None:
+    """({language: entries}, max_words) of a model folder's gazetteer.json, None when it has none;
+    a malformed file is a GazetteerError naming the file, the entry and what is wrong."""
+    path = Path(folder) / GAZETTEER_FILE
+    if not path.is_file():
+        return None
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise GazetteerError(f"{path}: {path.stat().st_size} bytes, more than a gazetteer may have ({MAX_FILE_BYTES})")
+    try:
+        body = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise GazetteerError(f"{path}: not a UTF-8 JSON file ({err})") from None
+    if not isinstance(body, dict) or body.get("format") != FORMAT:
+        raise GazetteerError(f"{path}: not a hubkit gazetteer (its \"format\" must be {FORMAT!r})")
+    max_words = body.get("max_words")
+    if not isinstance(max_words, int) or isinstance(max_words, bool) or not 1 <= max_words <= MAX_ENTRY_WORDS:
+        raise GazetteerError(f"{path}: \"max_words\" must be a whole number from 1 to {MAX_ENTRY_WORDS}")
+    languages = body.get("languages")
+    if not isinstance(languages, dict) or not set(languages) <= set(LANGUAGES):
+        raise GazetteerError(f"{path}: \"languages\" must map some of {', '.join(LANGUAGES)} to [words, type] lists")
+    return {lang: _entries(path, lang, entries, max_words) for lang, entries in languages.items()}, max_words
+
+
+def _entries(path: Path, lang: str, entries, max_words: int) -> Gazetteer:
+    if not isinstance(entries, list):
+        raise GazetteerError(f"{path}: {lang}: must be a list of [words, type] pairs")
+    return dict(_entry(f"{path}: {lang} entry {i}", e, max_words) for i, e in enumerate(entries))
+
+
+def _entry(where: str, entry, max_words: int) -> tuple[tuple[str, ...], str]:
+    if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], list)):
+        raise GazetteerError(f"{where}: must be [[word, ...], type]")
+    words, etype = entry
+    if not 1 <= len(words) <= max_words or not all(isinstance(w, str) and w and not w.isspace() for w in words):
+        raise GazetteerError(f"{where}: needs 1 to {max_words} words, each a non-blank string")
+    if etype not in ENTITY_TYPES:
+        raise GazetteerError(f"{where}: type {etype!r} is not one of {', '.join(ENTITY_TYPES)}")
+    return tuple(words), etype
+
+
+def model_gazetteers(name_or_path: str) -> tuple[Gazetteers, int] | None:
+    """The gazetteers stored with a model: a folder's gazetteer.json, or a Hub model repo's (None
+    when it has none, or when it cannot be fetched: the model then tags alone, with a warning)."""
+    if Path(name_or_path).expanduser().exists():
+        return load_gazetteers(Path(name_or_path).expanduser())
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError
+
+    try:
+        path = hf_hub_download(name_or_path, GAZETTEER_FILE)
+    except LocalEntryNotFoundError:  # a subclass of EntryNotFoundError: first
+        logger.warning("%s: its %s could not be fetched (offline?); tagging without it", name_or_path, GAZETTEER_FILE)
+        return None
+    except EntryNotFoundError:
+        return None
+    return load_gazetteers(Path(path).parent)

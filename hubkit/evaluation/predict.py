@@ -21,13 +21,27 @@ from hubkit.options import COUNT, Range, ranged
 
 def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
                   desc: str = "predicting", progress: bool = True, bio_decoding: bool = True,
-                  outside_bias: float | None = None) -> list[list[str]]:
+                  outside_bias: float | None = None, gazetteer: tuple | None = None) -> list[list[str]]:
     """One predicted tag per word for every sentence of `ds` (windows stitched back); with
     `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.evaluation.decoding), else argmax.
-    `outside_bias` None: the model's own (hubkit.evaluation.calibration; 0 when never calibrated)."""
+    `outside_bias` None: the model's own (hubkit.evaluation.calibration; 0 when never calibrated).
+    `gazetteer` ({language: entries}, max_words): the sentence's language's matches fill the words
+    the model leaves untagged (hubkit.evaluation.gazetteer)."""
     scores = word_scores(model, tokenizer, ds, batch_size, max_length, accelerator, desc, progress)
     bias = model_outside_bias(_config_of(model, accelerator)) if outside_bias is None else outside_bias
-    return decode_words(scores, bio_decoding, bias)
+    tags = decode_words(scores, bio_decoding, bias)
+    return fill_words(ds, tags, gazetteer) if gazetteer else tags
+
+
+def fill_words(ds, tags: list[list[str]], gazetteer: tuple) -> list[list[str]]:
+    """Every sentence's tags filled from the gazetteer of its language (the dataset's hubkit_lang)."""
+    from hubkit.evaluation.gazetteer import fill_from_gazetteer
+
+    if LANG_COLUMN not in ds.column_names:
+        raise ValueError(f"a gazetteer is per language, and these sentences have no {LANG_COLUMN} column")
+    by_language, max_words = gazetteer
+    return [fill_from_gazetteer(words, t, by_language.get(lang, {}), max_words)
+            for words, t, lang in zip(ds["tokens"], tags, ds[LANG_COLUMN])]
 
 
 def _config_of(model, accelerator=None):
@@ -97,10 +111,10 @@ def word_scores(model, tokenizer, ds, batch_size: int = 32, max_length: int = 25
 
 def evaluate_dataset(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
                      desc: str = "evaluating", bio_decoding: bool = True,
-                     outside_bias: float | None = None) -> tuple[dict, list[list[str]]]:
+                     outside_bias: float | None = None, gazetteer: tuple | None = None) -> tuple[dict, list[list[str]]]:
     """(results, predictions) of a model on a Dataset with tokens, ner_tags and hubkit_lang."""
     preds = predict_words(model, tokenizer, ds, batch_size, max_length, accelerator, desc, bio_decoding=bio_decoding,
-                          outside_bias=outside_bias)
+                          outside_bias=outside_bias, gazetteer=gazetteer)
     return score_predictions(ds, preds), preds
 
 
@@ -113,13 +127,17 @@ def score_predictions(ds, preds: list[list[str]]) -> dict:
 
 def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: str = "test",
                    batch_size: int = 32, max_length: int = 256, trust_remote_code: bool = False,
-                   bio_decoding: bool = True, outside_bias: float | None = None) -> dict:
-    """Score a token classifier (folder, Hub id, or (model, tokenizer)) on a dataset split."""
+                   bio_decoding: bool = True, outside_bias: float | None = None, use_gazetteer: bool = True) -> dict:
+    """Score a token classifier (folder, Hub id, or (model, tokenizer)) on a dataset split; a folder or
+    Hub id with a gazetteer.json is scored with it unless `use_gazetteer` is False."""
     import torch
 
+    from hubkit.evaluation.gazetteer import model_gazetteers
     from hubkit.models.encoders import load_token_classifier
 
+    gazetteer = None
     if isinstance(model, (str, Path)):
+        gazetteer = model_gazetteers(str(model)) if use_gazetteer else None
         model, tokenizer = load_token_classifier(str(model), trust_remote_code=trust_remote_code)
     else:
         model, tokenizer = model
@@ -132,7 +150,7 @@ def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: s
     else:
         ds = dataset
     results, _ = evaluate_dataset(model, tokenizer, ds, batch_size, max_length, desc=f"evaluating {split}",
-                                  bio_decoding=bio_decoding, outside_bias=outside_bias)
+                                  bio_decoding=bio_decoding, outside_bias=outside_bias, gazetteer=gazetteer)
     return results
 
 
@@ -142,7 +160,7 @@ def _cli_evaluate(args: argparse.Namespace) -> int:
     apply_threads(args.threads)
     results = evaluate_model(args.model, args.dataset, args.languages, args.split, args.batch_size,
                              args.max_length, args.trust_remote_code, bio_decoding=not args.no_bio_decoding,
-                             outside_bias=args.outside_bias)
+                             outside_bias=args.outside_bias, use_gazetteer=not args.no_gazetteer)
     print(format_table(results, title=f"{args.model} on {args.dataset} [{args.split}]"))
     if args.output:
         path = save_results(args.output, model=str(args.model), dataset=str(args.dataset),
@@ -178,6 +196,8 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--outside_bias", type=ranged(BIAS_RANGE), default=None,
                    help="added to every word's O log-probability before decoding (default: the model's "
                         f"{CONFIG_KEY} from `hubkit calibrate`, else 0)")
+    p.add_argument("--no_gazetteer", action="store_true",
+                   help="score the model alone, without the gazetteer.json stored with it (hubkit gazetteer)")
     p.set_defaults(func=_cli_evaluate)
     return p
 

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 from hubkit.evaluation.calibration import RESULT_FILE, folder_outside_bias, grid_row
+from hubkit.evaluation.gazetteer import GAZETTEER_FILE
 from hubkit.hardware import cpu_flags, cpu_has_native_bf16
 from hubkit.languages import LANGUAGES
 
@@ -48,9 +49,9 @@ def extra_results(folder: Path, dataset: str) -> dict:
 
     cache = folder / "extra_results.json"
     extra = json.loads(cache.read_text()) if cache.is_file() else {}
-    if extra.get("outside_bias", 0.0) != folder_outside_bias(folder):  # calibrated since it was scored: all of it again
-        extra = {}
-    if "pashto_test_reviewed" not in extra:
+    if (extra.get("outside_bias", 0.0), extra.get("gazetteer")) != (folder_outside_bias(folder), gazetteer_of(folder)):
+        extra = {}  # calibrated, or a gazetteer chosen, since it was scored: all of it again
+    if "pashto_test_reviewed" not in extra:  # with the folder's gazetteer, as it tags
         extra["pashto_test_reviewed"] = evaluate_model(str(folder), dataset, ["pashto"], split="test_reviewed")
     if "test_novelty" not in extra:  # scored before the seen/new split (the newest key) existed: again
         extra.update(_test_pass(folder, dataset))
@@ -67,7 +68,8 @@ def _test_pass(folder: Path, dataset: str) -> dict:
     from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data
     from hubkit.evaluation.calibration import model_outside_bias
     from hubkit.evaluation.metrics import compute_metrics
-    from hubkit.evaluation.predict import decode_words, word_scores
+    from hubkit.evaluation.gazetteer import load_gazetteers
+    from hubkit.evaluation.predict import decode_words, fill_words, word_scores
     from hubkit.models.encoders import load_token_classifier
 
     model, tokenizer = load_token_classifier(str(folder))
@@ -75,13 +77,28 @@ def _test_pass(folder: Path, dataset: str) -> dict:
     test = concat(load_ner_data(dataset, list(LANGS), splits=["test"])["test"])
     scores = word_scores(model, tokenizer, test, desc="test")
     gold, langs = [[LABELS[t] for t in tags] for tags in test["ner_tags"]], test[LANG_COLUMN]
-    viterbi = decode_words(scores, True, bias)
+    plain = decode_words(scores, True, bias)
+    gazetteer = load_gazetteers(folder)
+    viterbi = fill_words(test, plain, gazetteer) if gazetteer else plain
     breakdown = {lang: sentence_breakdown([g for g, l in zip(gold, langs) if l == lang],
                                           [p for p, l in zip(viterbi, langs) if l == lang]) for lang in LANGS}
     return {"test_viterbi": compute_metrics(gold, viterbi, langs), "outside_bias": bias,
             "test_argmax": compute_metrics(gold, decode_words(scores, False, bias), langs), "test_sentences": breakdown,
             "test_novelty": novelty_by_language(dataset, test, gold, viterbi),
-            "test_without_bias": compute_metrics(gold, decode_words(scores, True, 0.0), langs) if bias else None}
+            "test_without_bias": compute_metrics(gold, decode_words(scores, True, 0.0), langs) if bias else None,
+            "gazetteer": gazetteer_of(folder),
+            "test_without_gazetteer": compute_metrics(gold, plain, langs) if gazetteer else None}
+
+
+def gazetteer_of(folder: Path) -> dict | None:
+    """The languages of the folder's gazetteer.json (hubkit gazetteer) with their chosen share and
+    validation F1 alone and filled; None when it has none."""
+    path = folder / GAZETTEER_FILE
+    if not path.is_file():
+        return None
+    choices = json.loads(path.read_text(encoding="utf-8"))["choices"]
+    return {lang: {"min_share": c["min_share"], "model_f1": c["model_f1"],
+                   "filled_f1": c["filled_f1"][str(c["min_share"])]} for lang, c in choices.items() if c["min_share"]}
 
 
 def novelty_by_language(dataset: str, test, gold: list[list[str]], pred: list[list[str]]) -> dict:
@@ -145,6 +162,9 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
            "calibration": calibration,
            "test_without_bias_f1": ({lang: _f1(extra["test_without_bias"], lang) for lang in LANGS}
                                     if extra.get("test_without_bias") else None),
+           "gazetteer": extra.get("gazetteer"),
+           "test_without_gazetteer_f1": ({lang: _f1(extra["test_without_gazetteer"], lang) for lang in LANGS}
+                                         if extra.get("test_without_gazetteer") else None),
            "per_type": {lang: {t: {k: 100 * m[k] for k in ("precision", "recall", "f1")}
                                for t, m in test["per_language"][lang]["per_type"].items()} for lang in LANGS},
            "precision_recall": {lang: {k: 100 * test["per_language"][lang]["overall"][k]
@@ -271,7 +291,8 @@ def render_results(seeds: list[dict], cpu: str, search: list[dict] = ()) -> str:
         for etype in sorted(seeds[0]["per_type"][lang]):
             vals = {k: statistics.mean(s["per_type"][lang][etype][k] for s in seeds) for k in ("precision", "recall", "f1")}
             lines.append(f"| | {etype} | {vals['precision']:.2f} | {vals['recall']:.2f} | {vals['f1']:.2f} |")
-    lines += ["", *render_sentences(seeds), *render_novelty(seeds), *render_bias(seeds), "## Training", ""]
+    lines += ["", *render_sentences(seeds), *render_novelty(seeds), *render_bias(seeds), *render_gazetteer(seeds),
+              "## Training", ""]
     for s in seeds:
         st = s["setup"]
         curve = ", ".join(f"{100 * h['validation_f1']:.2f}" for h in s["history"])
@@ -343,6 +364,28 @@ def render_bias(seeds: list[dict]) -> list[str]:
         lines.append(f"| {lang} | {_mean_std(a)} | {_mean_std(b)} | {statistics.mean(b) - statistics.mean(a):+.2f} |")
     biases = ", ".join(f"seed {s['seed']}: {s['calibration']['outside_bias']:g}" for s in seeds if s.get("calibration"))
     return lines + ["", f"Bias chosen: {biases}.", ""]
+
+
+def render_gazetteer(seeds: list[dict]) -> list[str]:
+    """Test F1 of the model alone and filled from its gazetteer (hubkit gazetteer), with the validation
+    figures the choice was made on, for the seeds that have one."""
+    seeds = [s for s in seeds if s.get("test_without_gazetteer_f1")]
+    if not seeds:
+        return []
+    lines = ["## Gazetteer chosen on validation (`hubkit gazetteer`): F1 of the model alone and filled from it", "",
+             "| language | share chosen (per seed) | validation: alone | validation: filled | test: alone | test: filled "
+             "| test difference |", "|---|---|---|---|---|---|---|"]
+    for lang in LANGS:
+        chosen = [s["gazetteer"].get(lang) for s in seeds]
+        shares = ", ".join(f"{c['min_share']:g}" if c else "none" for c in chosen)
+        val_alone = [c["model_f1"] for c in chosen if c]
+        val_filled = [c["filled_f1"] for c in chosen if c]
+        a = [s["test_without_gazetteer_f1"][lang] for s in seeds]
+        b = [s["test_f1"][lang] for s in seeds]
+        lines.append(f"| {lang} | {shares} | {_mean_std(val_alone) if val_alone else '-'} | "
+                     f"{_mean_std(val_filled) if val_filled else '-'} | {_mean_std(a)} | {_mean_std(b)} | "
+                     f"{statistics.mean(b) - statistics.mean(a):+.2f} |")
+    return lines + [""]
 
 
 def render_sentences(seeds: list[dict]) -> list[str]:
@@ -418,7 +461,7 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
         "BIO-valid (Viterbi) decoding"
         + (f" with {bias:g} added to the O label's log-probability (chosen on validation, `hubkit calibrate`; "
            "stored in config.json as `hubkit_outside_bias`, which `transformers.pipeline` does not apply)." if bias
-           else "."), "",
+           else "."), *_gazetteer_note(gazetteer_of(folder)), "",
         f"Test F1 over {len(seeds)} seed(s) of the same recipe (this folder is seed {results['setup']['seed']}):", "",
         "| language | test F1 | target | paper (GPU models) |", "|---|---|---|---|", *rows, "",
         f"Trained on {cpu}, {results['setup'].get('cpu_threads') or 'default'} threads, mixed precision "
@@ -426,6 +469,17 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
         "Full figures, per type and decoding: `results/flagship/RESULTS.md` in the hubkit repository."]
     (folder / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
     write_model_card(folder, results)
+
+
+def _gazetteer_note(gazetteer: dict | None) -> list[str]:
+    if not gazetteer:
+        return []
+    kept = ", ".join(f"{lang} (share > {g['min_share']:g}; validation F1 {g['model_f1']:.2f} -> {g['filled_f1']:.2f})"
+                     for lang, g in gazetteer.items())
+    return ["", f"Words the model leaves untagged are filled from `{GAZETTEER_FILE}`: the train split's names, per "
+            f"language, kept where validation F1 rose (`hubkit gazetteer`): {kept}. `hubkit tag`, `hubkit evaluate` "
+            "and the Space apply it (`--no-gazetteer` / `--no_gazetteer` to tag with the model alone); "
+            "`transformers.pipeline` does not."]
 
 
 def _public_setup(setup: dict) -> dict:

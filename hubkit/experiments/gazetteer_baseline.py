@@ -11,17 +11,12 @@ import json
 import sys
 from pathlib import Path
 
-from hubkit.data.labels import ids_to_tags
 from hubkit.data.loading import load_ner_data
-from hubkit.evaluation.gazetteer import build_gazetteer, fill_from_gazetteer, tag_sentence
+from hubkit.evaluation.gazetteer import build_gazetteer, fill_from_gazetteer, sentence_pairs, tag_sentence
 from hubkit.evaluation.metrics import score
 from hubkit.evaluation.predict import predict_words
 from hubkit.languages import LANGUAGES
 from hubkit.options import COUNT, PROBABILITY_BELOW_1, ranged
-
-
-def _pairs(ds) -> list[tuple[list[str], list[str]]]:
-    return [(tokens, ids_to_tags(tags)) for tokens, tags in zip(ds["tokens"], ds["ner_tags"])]
 
 
 def _row(result: dict) -> dict:
@@ -45,8 +40,8 @@ def run(dataset: str, split: str, languages: list[str], model: str | None = None
     classifier = _load_model(model, threads) if model else None  # once, before any language is scored
     out = {}
     for lang in data[split]:
-        gazetteer = build_gazetteer(_pairs(data["train"][lang]), max_words, min_share)
-        sentences = _pairs(data[split][lang])
+        gazetteer = build_gazetteer(sentence_pairs(data["train"][lang]), max_words, min_share)
+        sentences = sentence_pairs(data[split][lang])
         gold = [tags for _, tags in sentences]
         found = [tag_sentence(tokens, gazetteer, max_words) for tokens, _ in sentences]
         out[lang] = {"entries": len(gazetteer), "gazetteer": _row(score(gold, found))}

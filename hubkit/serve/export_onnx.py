@@ -20,9 +20,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 from pathlib import Path
 
 from hubkit.errors import HubkitError
+from hubkit.evaluation.gazetteer import GAZETTEER_FILE
 from hubkit.files import atomic_folder
 from hubkit.hub.cards import render_onnx_card
 from hubkit.models.onnx import ONNX_FILE, ONNX_INFO, OnnxTokenClassifier
@@ -119,6 +121,8 @@ def export_onnx(model_dir: str | os.PathLike, out_dir: str | os.PathLike, quanti
             (tmp / "fp32.onnx").rename(tmp / ONNX_FILE)
         model.config.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        if (model_dir / GAZETTEER_FILE).is_file():  # the exported folder tags as the source does
+            shutil.copyfile(model_dir / GAZETTEER_FILE, tmp / GAZETTEER_FILE)
         info = {"source": model_dir.name, "quantize": quantize, "exporter": "torch.onnx.export(dynamo=True)",
                 "torch": torch.__version__, "onnxruntime": onnxruntime.__version__,
                 **({"int8": INT8_RECIPE} if quantize == "int8" else {}),

@@ -37,8 +37,11 @@ import regex
 
 from hubkit.evaluation.calibration import BIAS_RANGE, CONFIG_KEY, model_outside_bias
 from hubkit.evaluation.decoding import decode, repair_bio
+from hubkit.evaluation.gazetteer import fill_from_gazetteer
+from hubkit.serve.langid import detect_language
 from hubkit.hardware import apply_threads
 from hubkit.data.labels import LABELS, entity_spans
+from hubkit.languages import LANGUAGES
 from hubkit.options import COUNT, ranged
 
 # ----------------------------------------------------------------------------- words
@@ -143,7 +146,7 @@ class Tagger:
 
     def __init__(self, model, tokenizer, batch_size: int = 32, max_length: int | None = None,
                  overlap: float = 0.25, device: str | None = None, bio_decoding: bool = True,
-                 outside_bias: float | None = None):
+                 outside_bias: float | None = None, gazetteer: tuple | None = None, language: str | None = None):
         import torch
 
         from hubkit.data.windows import model_max_length
@@ -160,6 +163,9 @@ class Tagger:
         self.bio_decoding = bio_decoding  # best BIO-valid sequence per sentence (hubkit.evaluation.decoding), else argmax
         # None: the bias `hubkit calibrate` stored with the model (0 for one never calibrated)
         self.outside_bias = model_outside_bias(model.config) if outside_bias is None else outside_bias
+        # ({language: entries}, max_words): names from training added where the model tags nothing;
+        # the text's language is `language`, else guessed per text (hubkit.serve.langid)
+        self.gazetteer, self.language = gazetteer, language
         limit = model_max_length(model)
         tok_limit = getattr(tokenizer, "model_max_length", None) or limit
         self.max_length = min(max_length or limit, limit, tok_limit if tok_limit < 10**6 else limit)
@@ -169,9 +175,12 @@ class Tagger:
         self.overlap = max(1, int(self.budget * overlap))
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, trust_remote_code: bool = False, **kwargs) -> "Tagger":
-        """Load a fine-tuned hubkit token classifier (folder, PyTorch or ONNX, or Hub id); raises
+    def from_pretrained(cls, name_or_path: str, trust_remote_code: bool = False, use_gazetteer: bool = True,
+                        **kwargs) -> "Tagger":
+        """Load a fine-tuned hubkit token classifier (folder, PyTorch or ONNX, or Hub id) and, unless
+        `use_gazetteer` is False, the gazetteer.json stored with it (`hubkit gazetteer`); raises
         hubkit.models.encoders.ModelError when it is not one, or for the untrained built-in names (`tiny`, ...)."""
+        from hubkit.evaluation.gazetteer import model_gazetteers
         from hubkit.models.encoders import UNTRAINED, ModelError, load_token_classifier
 
         if str(name_or_path) in UNTRAINED:  # predictions shown to a person must come from a trained model
@@ -179,7 +188,8 @@ class Tagger:
                              "entities would be random. Train it first (hubkit train --model_name_or_path "
                              f"{name_or_path} ... --output_dir DIR) and tag with --model DIR, or run `make demo`")
         model, tokenizer = load_token_classifier(str(name_or_path), trust_remote_code=trust_remote_code)
-        return cls(model, tokenizer, **kwargs)
+        gazetteer = model_gazetteers(str(name_or_path)) if use_gazetteer else None
+        return cls(model, tokenizer, gazetteer=gazetteer, **kwargs)
 
     # -- public API
     def tag(self, text: str) -> list[Entity]:
@@ -192,7 +202,9 @@ class Tagger:
         """Per text, its sentences with one tag and probability per word."""
         sentences = [split_sentences(t) for t in texts]
         flat = [s for sents in sentences for s in sents]
-        decoded = iter([self._decode(p) for p in self.sentence_probs(flat)])
+        langs = [(self.language or detect_language(t)) if self.gazetteer else None for t in texts]
+        flat_langs = [lang for sents, lang in zip(sentences, langs) for _ in sents]
+        decoded = iter([self._decode(*args) for args in zip(self.sentence_probs(flat), flat, flat_langs)])
         return [[TaggedSentence(sent, *next(decoded)) for sent in sents] for sents in sentences]
 
     def sentence_probs(self, flat: Sequence[Sequence[Word]]) -> list[np.ndarray]:
@@ -245,12 +257,16 @@ class Tagger:
             word_ids = [[None] * (width - len(w)) + list(w) for w in word_ids]
         return {k: v.to(self.device) for k, v in padded.items()}, word_ids
 
-    def _decode(self, probs) -> tuple[list[str], list[float]]:
-        """(tags, probability of each tag) of one sentence from its (words, labels) probabilities."""
+    def _decode(self, probs, words: Sequence[Word], language: str | None = None) -> tuple[list[str], list[float]]:
+        """(tags, the model's probability of each tag) of one sentence from its (words, labels) probabilities."""
         if not len(probs):
             return [], []
         ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding, outside_bias=self.outside_bias)
         tags = repair_bio([LABELS[i] for i in ids])  # argmax: I-X after O read as B-X, in every format
+        if self.gazetteer:
+            by_language, max_words = self.gazetteer
+            tags = fill_from_gazetteer([w.text for w in words], tags, by_language.get(language, {}), max_words)
+            ids = [LABELS.index(tag) if LABELS[i] == "O" != tag else i for i, tag in zip(ids, tags)]  # filled words
         return tags, [float(probs[w, i]) for w, i in enumerate(ids)]
 
 
@@ -373,7 +389,8 @@ def _cli_tag(args: argparse.Namespace) -> int:
     lines = read_lines(args.input)
     apply_threads(args.threads)
     tagger = Tagger.from_pretrained(model, batch_size=args.batch_size, bio_decoding=not args.no_bio_decoding,
-                                    outside_bias=args.outside_bias)
+                                    outside_bias=args.outside_bias, use_gazetteer=not args.no_gazetteer,
+                                    language=args.language)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else \
         io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
     try:
@@ -411,5 +428,9 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--outside-bias", type=ranged(BIAS_RANGE), default=None,
                    help="added to every word's O log-probability before decoding (default: the model's "
                         f"{CONFIG_KEY} from `hubkit calibrate`, else 0)")
+    p.add_argument("--no-gazetteer", action="store_true",
+                   help="tag with the model alone, without the gazetteer.json stored with it (hubkit gazetteer)")
+    p.add_argument("--language", choices=list(LANGUAGES), default=None,
+                   help="the language of every line, for the gazetteer's entries (default: guessed per line)")
     p.set_defaults(func=_cli_tag)
     return p

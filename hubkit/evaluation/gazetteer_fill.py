@@ -1,0 +1,117 @@
+"""`hubkit gazetteer`: per language, a train-split gazetteer that fills the words a model leaves
+untagged, kept only where validation says it helps, and stored with the model.
+
+For each language the model's validation predictions are filled from gazetteers built with each
+`MIN_SHARE_GRID` share (hubkit.evaluation.gazetteer); the share with the best validation F1 is
+kept when it beats the model alone, and the language is left out otherwise. The kept entries go
+into the model folder's gazetteer.json, which hubkit evaluate, hubkit tag and the Space then
+apply (their --no_gazetteer / --no-gazetteer turn it off). Test splits are never read here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hubkit.errors import HubkitError, ModelError
+from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, build_gazetteer, fill_from_gazetteer, save_gazetteers,
+                                        sentence_pairs)
+
+MIN_SHARE_GRID = (0.3, 0.5, 0.7)
+MAX_WORDS = 6
+
+
+def choose_language(train: list, validation: list, predicted: list[list[str]], grid=MIN_SHARE_GRID,
+                    max_words: int = MAX_WORDS) -> dict:
+    """One language's choice: {"model": F1, "grid": {share: F1}, "min_share": the best share or None
+    (the model alone is at least as good), "gazetteer": its entries or None}."""
+    from hubkit.evaluation.metrics import score
+
+    gold = [tags for _, tags in validation]
+    f1 = lambda tags: score(gold, tags)["overall"]["f1"]  # noqa: E731
+    alone = f1(predicted)
+    rows, built = {}, {}
+    for share in grid:
+        built[share] = build_gazetteer(train, max_words, share)
+        rows[share] = f1([fill_from_gazetteer(tokens, p, built[share], max_words)
+                          for (tokens, _), p in zip(validation, predicted)])
+    best = max(grid, key=lambda s: rows[s])
+    keep = rows[best] > alone
+    return {"model": alone, "grid": rows, "min_share": best if keep else None,
+            "gazetteer": built[best] if keep else None}
+
+
+def choose_gazetteers(model, tokenizer, data: dict, split: str, batch_size: int = 32, max_length: int = 256) -> dict:
+    """{language: choose_language(...)} for every language of `data` (load_ner_data with train and `split`)."""
+    from hubkit.evaluation.predict import predict_words
+
+    return {lang: choose_language(sentence_pairs(data["train"][lang]), sentence_pairs(ds),
+                                  predict_words(model, tokenizer, ds, batch_size, max_length, desc=f"validating {lang}"))
+            for lang, ds in data[split].items()}
+
+
+def render(choices: dict) -> str:
+    grid = list(next(iter(choices.values()))["grid"])
+    lines = ["| language | model alone | " + " | ".join(f"filled, share > {s:g}" for s in grid) + " | kept |",
+             "|---" * (len(grid) + 3) + "|"]
+    for lang, c in choices.items():
+        kept = f"share > {c['min_share']:g}, {len(c['gazetteer'])} entries" if c["gazetteer"] else "no"
+        lines.append(f"| {lang} | {100 * c['model']:.2f} | " + " | ".join(f"{100 * c['grid'][s]:.2f}" for s in grid)
+                     + f" | {kept} |")
+    return "\n".join(lines)
+
+
+def about(choices: dict, dataset: str, split: str) -> dict:
+    """What gazetteer.json says of itself: where it came from and what validation said (F1 in %)."""
+    return {"built_from": f"train split of {Path(dataset).name if Path(dataset).exists() else dataset}",
+            "chosen_on": split, "criterion": "validation F1 of the language, filled against the model alone",
+            "choices": {lang: {"min_share": c["min_share"], "model_f1": round(100 * c["model"], 2),
+                               "filled_f1": {str(s): round(100 * f, 2) for s, f in c["grid"].items()}}
+                        for lang, c in choices.items()}}
+
+
+def _cli_gazetteer(args: argparse.Namespace) -> int:
+    from hubkit.data.loading import load_ner_data
+    from hubkit.data.windows import model_max_length
+    from hubkit.hardware import apply_threads
+    from hubkit.models.encoders import load_token_classifier
+
+    folder = Path(args.model)
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"--model {args.model}: not a model folder (no config.json); gazetteer writes into it")
+    if args.split.startswith("test") or args.split == "train":
+        raise HubkitError(f"--split {args.split}: the gazetteer is built from train and chosen on validation")
+    apply_threads(args.threads)
+    data = load_ner_data(args.dataset, args.languages, splits=["train", args.split])
+    model, tokenizer = load_token_classifier(str(folder))
+    choices = choose_gazetteers(model, tokenizer, data, args.split, args.batch_size,
+                                min(args.max_length, model_max_length(model)))
+    print(render(choices))
+    kept = {lang: c["gazetteer"] for lang, c in choices.items() if c["gazetteer"]}
+    if args.dry_run:
+        return 0
+    if not kept:
+        (folder / GAZETTEER_FILE).unlink(missing_ok=True)
+        print(f"no language is better filled: {folder} tags with the model alone")
+        return 0
+    path = save_gazetteers(folder, kept, MAX_WORDS, about(choices, args.dataset, args.split))
+    print(f"wrote {path} ({', '.join(kept)})")
+    return 0
+
+
+def add_cli(subparsers) -> argparse.ArgumentParser:
+    """Register `hubkit gazetteer`."""
+    from hubkit.evaluation.predict import add_scoring_options
+
+    p = subparsers.add_parser(
+        "gazetteer", help="store with a model the train-split names that fill its untagged words, where validation says so",
+        description="Per language: build gazetteers from the train split (entries whose words are that entity in more "
+                    f"than {', '.join(f'{s:g}' for s in MIN_SHARE_GRID)} of their training occurrences), fill the "
+                    "model's validation predictions where it tagged nothing, and keep the best share when it beats "
+                    f"the model alone. Writes {GAZETTEER_FILE} into the model folder; hubkit evaluate, hubkit tag and "
+                    "the Space then use it.")
+    add_scoring_options(p, "a fine-tuned model folder (written in place)",
+                        "the split to choose on (default: validation; never test)", "validation")
+    p.add_argument("--dry_run", action="store_true", help="print the choice, write nothing")
+    p.set_defaults(func=_cli_gazetteer)
+    return p
