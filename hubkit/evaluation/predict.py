@@ -137,8 +137,9 @@ def evaluate_model(model, dataset, languages: Iterable[str] = ("all",), split: s
 
     gazetteer = None
     if isinstance(model, (str, Path)):
-        gazetteer = model_gazetteers(str(model)) if use_gazetteer else None
-        model, tokenizer = load_token_classifier(str(model), trust_remote_code=trust_remote_code)
+        name = str(model)
+        model, tokenizer = load_token_classifier(name, trust_remote_code=trust_remote_code)
+        gazetteer = model_gazetteers(name) if use_gazetteer else None  # once the name is known to be a model
     else:
         model, tokenizer = model
     if torch.cuda.is_available() and next(model.parameters()).device.type == "cpu":
