@@ -161,10 +161,18 @@ def test_hubkit_gazetteer_chooses_on_validation_and_tag_and_evaluate_use_it(sile
 
 def test_hubkit_gazetteer_refuses_test_and_a_malformed_file_is_a_clear_error(silent_model, mini_dataset, tmp_path):
     proc = _hubkit("gazetteer", "--model", str(silent_model), "--dataset", str(mini_dataset), "--split", "test")
-    assert proc.returncode == 1 and "never test" not in proc.stdout and "--split test" in proc.stderr
+    assert proc.returncode == 1 and "--split test" in proc.stderr and "Traceback" not in proc.stderr
     assert not (silent_model / GAZETTEER_FILE).exists()
     (silent_model / GAZETTEER_FILE).write_text('{"format": "hubkit-gazetteer/1"}')
     text = tmp_path / "in.txt"
     text.write_text(URDU_LINE + "\n", encoding="utf-8")
     proc = _hubkit("tag", str(text), "--model", str(silent_model), "--quiet")
     assert proc.returncode == 1 and GAZETTEER_FILE in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_tagger_refuses_a_language_it_has_no_gazetteer_name_for(silent_model):
+    from hubkit.serve.tagger import Tagger
+
+    with pytest.raises(ValueError, match="'english' is not one of urdu"):
+        Tagger.from_pretrained(str(silent_model), language="english")
+    assert Tagger.from_pretrained(str(silent_model), language="urdu").language == "urdu"

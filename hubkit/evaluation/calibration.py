@@ -17,7 +17,7 @@ import statistics
 from pathlib import Path
 
 from hubkit.data.labels import LABELS
-from hubkit.errors import HubkitError, ModelError
+from hubkit.errors import HubkitError
 from hubkit.options import Range
 
 CONFIG_KEY = "hubkit_outside_bias"
@@ -98,12 +98,11 @@ def render_choice(choice: dict) -> str:
 def _cli_calibrate(args: argparse.Namespace) -> int:
     from hubkit.data.loading import concat, load_ner_data
     from hubkit.data.windows import model_max_length
+    from hubkit.evaluation.predict import model_folder_to_write
     from hubkit.hardware import apply_threads
     from hubkit.models.encoders import load_token_classifier
 
-    folder = Path(args.model)
-    if not (folder / "config.json").is_file():
-        raise ModelError(f"--model {args.model}: not a model folder (no config.json); calibrate writes into it")
+    folder = model_folder_to_write(args.model, "calibrate")
     if args.split.startswith("test"):
         raise HubkitError(f"--split {args.split}: the bias is a setting, chosen on validation, never on a test split")
     apply_threads(args.threads)

@@ -151,6 +151,15 @@ def _entry(where: str, entry, max_words: int) -> tuple[tuple[str, ...], str]:
     return tuple(words), etype
 
 
+def fill_in_language(stored: tuple[Gazetteers, int], language: str | None, tokens: list[str],
+                     model_tags: list[str]) -> list[str]:
+    """fill_from_gazetteer with the entries of `language` from a stored ({language: entries}, max_words);
+    the model's tags as they are for a language without entries."""
+    by_language, max_words = stored
+    entries = by_language.get(language)
+    return fill_from_gazetteer(tokens, model_tags, entries, max_words) if entries else list(model_tags)
+
+
 def model_gazetteers(name_or_path: str) -> tuple[Gazetteers, int] | None:
     """The gazetteers stored with a model: a folder's gazetteer.json, or a Hub model repo's (None
     when it has none, or when it cannot be fetched: the model then tags alone, with a warning)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hubkit.errors import HubkitError, ModelError
+from hubkit.errors import HubkitError
 from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, build_gazetteer, fill_from_gazetteer, save_gazetteers,
                                         sentence_pairs)
 
@@ -73,12 +73,11 @@ def about(choices: dict, dataset: str, split: str) -> dict:
 def _cli_gazetteer(args: argparse.Namespace) -> int:
     from hubkit.data.loading import load_ner_data
     from hubkit.data.windows import model_max_length
+    from hubkit.evaluation.predict import model_folder_to_write
     from hubkit.hardware import apply_threads
     from hubkit.models.encoders import load_token_classifier
 
-    folder = Path(args.model)
-    if not (folder / "config.json").is_file():
-        raise ModelError(f"--model {args.model}: not a model folder (no config.json); gazetteer writes into it")
+    folder = model_folder_to_write(args.model, "gazetteer")
     if args.split.startswith("test") or args.split == "train":
         raise HubkitError(f"--split {args.split}: the gazetteer is built from train and chosen on validation")
     apply_threads(args.threads)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable
 
 from hubkit.data.labels import LABELS
+from hubkit.errors import ModelError
 from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data, normalize_languages
 from hubkit.data.windows import MODEL_COLUMNS, encode_windows, model_max_length
 from hubkit.evaluation.metrics import compute_metrics, format_table, save_results
@@ -35,13 +36,11 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
 
 def fill_words(ds, tags: list[list[str]], gazetteer: tuple) -> list[list[str]]:
     """Every sentence's tags filled from the gazetteer of its language (the dataset's hubkit_lang)."""
-    from hubkit.evaluation.gazetteer import fill_from_gazetteer
+    from hubkit.evaluation.gazetteer import fill_in_language
 
     if LANG_COLUMN not in ds.column_names:
         raise ValueError(f"a gazetteer is per language, and these sentences have no {LANG_COLUMN} column")
-    by_language, max_words = gazetteer
-    return [fill_from_gazetteer(words, t, by_language.get(lang, {}), max_words)
-            for words, t, lang in zip(ds["tokens"], tags, ds[LANG_COLUMN])]
+    return [fill_in_language(gazetteer, lang, words, t) for words, t, lang in zip(ds["tokens"], tags, ds[LANG_COLUMN])]
 
 
 def _config_of(model, accelerator=None):
@@ -168,6 +167,14 @@ def _cli_evaluate(args: argparse.Namespace) -> int:
                             languages=normalize_languages(args.languages), **{args.split: results})
         print(f"wrote {path}")
     return 0
+
+
+def model_folder_to_write(model: str, verb: str) -> Path:
+    """The folder a verb that stores its choice with the model (calibrate, gazetteer) writes into."""
+    folder = Path(model)
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"--model {model}: not a model folder (no config.json); {verb} writes into it")
+    return folder
 
 
 def add_scoring_options(p: argparse.ArgumentParser, model_help: str, split_help: str, split: str) -> None:

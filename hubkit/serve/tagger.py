@@ -37,7 +37,7 @@ import regex
 
 from hubkit.evaluation.calibration import BIAS_RANGE, CONFIG_KEY, model_outside_bias
 from hubkit.evaluation.decoding import decode, repair_bio
-from hubkit.evaluation.gazetteer import fill_from_gazetteer
+from hubkit.evaluation.gazetteer import fill_in_language
 from hubkit.serve.langid import detect_language
 from hubkit.hardware import apply_threads
 from hubkit.data.labels import LABELS, entity_spans
@@ -165,6 +165,8 @@ class Tagger:
         self.outside_bias = model_outside_bias(model.config) if outside_bias is None else outside_bias
         # ({language: entries}, max_words): names from training added where the model tags nothing;
         # the text's language is `language`, else guessed per text (hubkit.serve.langid)
+        if language is not None and language not in LANGUAGES:
+            raise ValueError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
         self.gazetteer, self.language = gazetteer, language
         limit = model_max_length(model)
         tok_limit = getattr(tokenizer, "model_max_length", None) or limit
@@ -264,8 +266,7 @@ class Tagger:
         ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding, outside_bias=self.outside_bias)
         tags = repair_bio([LABELS[i] for i in ids])  # argmax: I-X after O read as B-X, in every format
         if self.gazetteer:
-            by_language, max_words = self.gazetteer
-            tags = fill_from_gazetteer([w.text for w in words], tags, by_language.get(language, {}), max_words)
+            tags = fill_in_language(self.gazetteer, language, [w.text for w in words], tags)
             ids = [LABELS.index(tag) if LABELS[i] == "O" != tag else i for i, tag in zip(ids, tags)]  # filled words
         return tags, [float(probs[w, i]) for w, i in enumerate(ids)]
 
