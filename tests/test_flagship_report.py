@@ -194,9 +194,11 @@ def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_th
 
     models = tmp_path / "models"
     folder = _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60)  # its cached test pass has no gazetteer
-    choices = {"shahmukhi": {"min_share": 0.3, "model_f1": 67.0, "filled_f1": {"0.3": 70.5, "0.5": 69.0, "0.7": 68.0}},
-               "pashto": {"min_share": None, "model_f1": 55.0, "filled_f1": {"0.3": 54.0, "0.5": 54.5, "0.7": 55.0}}}
-    save_gazetteers(folder, {"shahmukhi": {("لاہور",): "LOC"}}, 6, {"choices": choices})
+    grid = {"0.3": 54.0, "0.5": 54.5, "0.7": 55.0}
+    choices = {"shahmukhi": {"mode": "override", "min_share": 0.3, "model_f1": 67.0,
+                             "f1": {"fill": grid, "override": {"0.3": 70.5, "0.5": 69.0, "0.7": 68.0}}},
+               "pashto": {"mode": None, "min_share": None, "model_f1": 55.0, "f1": {"fill": grid, "override": grid}}}
+    save_gazetteers(folder, {"shahmukhi": {("لاہور",): "LOC"}}, 6, {"choices": choices}, {"shahmukhi": "override"})
     filled, alone = _scores({l: 0.64 for l in LANGS}), _scores({l: 0.60 for l in LANGS})
     calls = []
     monkeypatch.setattr(flagship_report, "_test_pass", lambda f, d: calls.append(f) or {
@@ -208,6 +210,6 @@ def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_th
     assert calls == [folder]
     text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
     section = text[text.index("## Gazetteer chosen on validation"):]
-    assert "| shahmukhi | 0.3 | 67.00 (1 seed) | 70.50 (1 seed) | 60.00 (1 seed) | 64.00 (1 seed) | +4.00 |" in section
+    assert "| shahmukhi | override 0.3 | 67.00 (1 seed) | 70.50 (1 seed) | 60.00 (1 seed) | 64.00 (1 seed) | +4.00 |" in section
     assert "| pashto | none | - | - |" in section
     assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0 and calls == [folder]  # cached now

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, GazetteerError, build_gazetteer, fill_from_gazetteer,
-                                         load_gazetteers, save_gazetteers, tag_sentence)
+from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, GazetteerError, StoredGazetteers, build_gazetteer,
+                                         fill_from_gazetteer, load_gazetteers, override_with_gazetteer,
+                                         save_gazetteers, tag_sentence)
 from hubkit.evaluation.gazetteer_fill import choose_language
 
 TRAIN = [
@@ -49,6 +50,14 @@ def test_fill_keeps_the_model_and_adds_only_untouched_matches():
     tokens = ["Ali", "Khan", "in", "Lahore"]
     model = ["B-ORG", "O", "O", "O"]  # the model's ORG overlaps the PER entry: the model wins
     assert fill_from_gazetteer(tokens, model, gazetteer) == ["B-ORG", "O", "O", "B-LOC"]
+
+
+def test_override_replaces_the_model_entities_a_match_overlaps_and_keeps_the_rest():
+    gazetteer = {("Ali", "Khan"): "PER"}
+    tokens = ["Ali", "Khan", "Market", "in", "Quetta"]
+    model = ["B-ORG", "I-ORG", "I-ORG", "O", "B-LOC"]  # the ORG overlaps the PER entry: the whole ORG goes
+    assert override_with_gazetteer(tokens, model, gazetteer) == ["B-PER", "I-PER", "O", "O", "B-LOC"]
+    assert fill_from_gazetteer(tokens, model, gazetteer) == model
 
 
 def test_cli_scores_validation_and_a_model(mini_dataset, tmp_path):
@@ -100,9 +109,21 @@ def _hubkit(*args: str) -> subprocess.CompletedProcess:
 
 def test_saved_gazetteers_load_back_per_language(tmp_path):
     gazetteers = {"urdu": {("ثانیہ", "مرزا"): "PER"}, "sindhi": {("ڪراچي",): "LOC"}}
-    save_gazetteers(tmp_path, gazetteers, 6, {"chosen_on": "validation"})
-    assert load_gazetteers(tmp_path) == (gazetteers, 6)
+    save_gazetteers(tmp_path, gazetteers, 6, {"chosen_on": "validation"}, {"sindhi": "override"})
+    assert load_gazetteers(tmp_path) == StoredGazetteers(gazetteers, 6, {"urdu": "fill", "sindhi": "override"})
     assert load_gazetteers(tmp_path / "elsewhere") is None
+
+
+def test_a_stored_gazetteer_applies_each_language_in_its_own_mode(tmp_path):
+    entries = {("Ali", "Khan"): "PER"}
+    (tmp_path / GAZETTEER_FILE).write_text(json.dumps({  # a file from before modes existed: it fills
+        "format": "hubkit-gazetteer/1", "max_words": 6, "languages": {"urdu": [[["Ali", "Khan"], "PER"]]}}))
+    assert load_gazetteers(tmp_path).modes == {}
+    stored = StoredGazetteers({"urdu": entries, "sindhi": entries}, 6, {"sindhi": "override"})
+    tokens, model = ["Ali", "Khan", "came"], ["B-LOC", "O", "O"]
+    assert stored.apply("urdu", tokens, model) == model == load_gazetteers(tmp_path).apply("urdu", tokens, model)
+    assert stored.apply("sindhi", tokens, model) == ["B-PER", "I-PER", "O"]
+    assert stored.apply("pashto", tokens, model) == model  # no entries for the language: the model's tags
 
 
 @pytest.mark.parametrize("body, message", [
@@ -114,6 +135,10 @@ def test_saved_gazetteers_load_back_per_language(tmp_path):
      "urdu entry 1: type 'MISC'"),
     ('{"format": "hubkit-gazetteer/1", "max_words": 1, "languages": {"urdu": [[["a", "b"], "PER"]]}}',
      "urdu entry 0: needs 1 to 1 words"),
+    ('{"format": "hubkit-gazetteer/1", "max_words": 6, "languages": {"urdu": []}, "modes": {"urdu": "merge"}}',
+     '"modes" must map'),
+    ('{"format": "hubkit-gazetteer/1", "max_words": 6, "languages": {"urdu": []}, "modes": {"sindhi": "fill"}}',
+     '"modes" must map'),
 ])
 def test_a_malformed_gazetteer_names_the_file_and_the_entry(tmp_path, body, message):
     (tmp_path / GAZETTEER_FILE).write_text(body)
@@ -126,10 +151,18 @@ def test_the_choice_keeps_a_share_only_when_filling_beats_the_model():
     validation = [(["Ali", "Khan", "in", "Lahore"], ["B-PER", "I-PER", "O", "B-LOC"])]
     missed = [["B-PER", "I-PER", "O", "O"]]  # the model misses Lahore: the gazetteer's Lahore helps
     choice = choose_language(TRAIN, validation, missed)
-    assert choice["min_share"] == 0.3 and choice["gazetteer"][("Lahore",)] == "LOC"
-    assert choice["grid"][0.3] == 1.0 > choice["model"]
+    assert (choice["mode"], choice["min_share"]) == ("fill", 0.3) and choice["gazetteer"][("Lahore",)] == "LOC"
+    assert choice["grid"]["fill"][0.3] == choice["grid"]["override"][0.3] == 1.0 > choice["model"]  # a tie: fill
     perfect = [["B-PER", "I-PER", "O", "B-LOC"]]
     assert choose_language(TRAIN, validation, perfect)["gazetteer"] is None  # a tie keeps the model alone
+
+
+def test_the_choice_overrides_where_the_model_mistypes_a_training_name():
+    validation = [(["Ali", "Khan", "in", "Lahore"], ["B-PER", "I-PER", "O", "B-LOC"])]
+    mistyped = [["B-ORG", "I-ORG", "O", "B-LOC"]]  # filling cannot touch the ORG; overriding retypes it
+    choice = choose_language(TRAIN, validation, mistyped)
+    assert choice["mode"] == "override" and choice["grid"]["override"][choice["min_share"]] == 1.0
+    assert choice["grid"]["fill"][choice["min_share"]] == choice["model"] == 0.5
 
 
 def test_hubkit_gazetteer_chooses_on_validation_and_tag_and_evaluate_use_it(silent_model, mini_dataset, tmp_path):
@@ -137,6 +170,7 @@ def test_hubkit_gazetteer_chooses_on_validation_and_tag_and_evaluate_use_it(sile
     assert proc.returncode == 0, proc.stderr
     stored = json.loads((silent_model / GAZETTEER_FILE).read_text())
     assert stored["chosen_on"] == "validation" and "urdu" in stored["languages"]
+    assert stored["modes"]["urdu"] == "fill"  # a model that tags nothing: overriding is no better, the tie fills
     assert str(tmp_path) not in json.dumps(stored)  # no local path in what may be published
     scores = {}
     for extra in ([], ["--no_gazetteer"]):
@@ -176,3 +210,21 @@ def test_the_tagger_refuses_a_language_it_has_no_gazetteer_name_for(silent_model
     with pytest.raises(ValueError, match="'english' is not one of urdu"):
         Tagger.from_pretrained(str(silent_model), language="english")
     assert Tagger.from_pretrained(str(silent_model), language="urdu").language == "urdu"
+
+
+def test_hubkit_tag_overrides_a_model_that_tags_everything_where_the_file_says_so(silent_model, tmp_path):
+    from hubkit.evaluation.calibration import CONFIG_KEY
+
+    config = json.loads((silent_model / "config.json").read_text())
+    (silent_model / "config.json").write_text(json.dumps({**config, CONFIG_KEY: -20.0}))  # every word an entity
+    text = tmp_path / "in.txt"
+    text.write_text(URDU_LINE + "\n", encoding="utf-8")
+    found = {}
+    for mode in ("fill", "override"):
+        save_gazetteers(silent_model, {"urdu": {("ثانیہ", "مرزا"): "PER", ("پشاور",): "LOC"}}, 6, {}, {"urdu": mode})
+        proc = _hubkit("tag", str(text), "--model", str(silent_model), "--quiet", "--threads", "1")
+        assert proc.returncode == 0, proc.stderr
+        found[mode] = {(e["text"], e["type"], e["start"], e["end"]) for e in json.loads(proc.stdout)["entities"]}
+    names = {("ثانیہ مرزا", "PER", 3, 13), ("پشاور", "LOC", 14, 19)}
+    assert all(URDU_LINE[start:end] == words for words, _, start, end in names)
+    assert names <= found["override"] and not names & found["fill"]

@@ -13,7 +13,7 @@ import json
 import logging
 from collections import Counter
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from hubkit.data.labels import ENTITY_TYPES, entity_spans, ids_to_tags
 from hubkit.errors import HubkitError
@@ -89,6 +89,20 @@ def fill_from_gazetteer(tokens: list[str], model_tags: list[str], gazetteer: Gaz
     return tags
 
 
+def override_with_gazetteer(tokens: list[str], model_tags: list[str], gazetteer: Gazetteer,
+                            max_words: int = 6) -> list[str]:
+    """Every gazetteer match, plus each of the model's entities that overlaps none of them."""
+    tags = tag_sentence(tokens, gazetteer, max_words)
+    for etype, start, end in entity_spans(model_tags):
+        if all(t == "O" for t in tags[start:end]):
+            tags[start:end] = [f"B-{etype}"] + [f"I-{etype}"] * (end - start - 1)
+    return tags
+
+
+# How a gazetteer meets a model's tags: "fill" trusts the model where they overlap, "override" the gazetteer.
+MODES = {"fill": fill_from_gazetteer, "override": override_with_gazetteer}
+
+
 # ----------------------------------------------------------------------------- stored with a model
 GAZETTEER_FILE = "gazetteer.json"  # data only: words and types per language, never code
 FORMAT = "hubkit-gazetteer/1"
@@ -101,9 +115,26 @@ class GazetteerError(HubkitError):
     pass
 
 
-def save_gazetteers(folder: str | Path, gazetteers: Gazetteers, max_words: int, about: dict) -> Path:
-    """Write one gazetteer per language into a model folder as gazetteer.json; `about` says how they were built."""
+class StoredGazetteers(NamedTuple):
+    """A model folder's gazetteer.json: per language its entries and how they meet the model's tags."""
+    languages: Gazetteers
+    max_words: int
+    modes: dict[str, str]  # language -> a key of MODES; "fill" for a language a file leaves out
+
+    def apply(self, language: str | None, tokens: list[str], model_tags: list[str]) -> list[str]:
+        """The model's tags with `language`'s entries in its mode; as they are for a language without entries."""
+        entries = self.languages.get(language)
+        if not entries:
+            return list(model_tags)
+        return MODES[self.modes.get(language, "fill")](tokens, model_tags, entries, self.max_words)
+
+
+def save_gazetteers(folder: str | Path, gazetteers: Gazetteers, max_words: int, about: dict,
+                    modes: dict[str, str] | None = None) -> Path:
+    """Write one gazetteer per language into a model folder as gazetteer.json; `about` says how they
+    were built, `modes` how each language's entries meet the model's tags (default: fill)."""
     body = {"format": FORMAT, "max_words": max_words, **about,
+            "modes": {lang: (modes or {}).get(lang, "fill") for lang in gazetteers},
             "languages": {lang: [[list(words), etype] for words, etype in sorted(g.items())]
                           for lang, g in gazetteers.items()}}
     path = Path(folder) / GAZETTEER_FILE
@@ -111,8 +142,8 @@ def save_gazetteers(folder: str | Path, gazetteers: Gazetteers, max_words: int, 
     return path
 
 
-def load_gazetteers(folder: str | Path) -> tuple[Gazetteers, int] | None:
-    """({language: entries}, max_words) of a model folder's gazetteer.json, None when it has none;
+def load_gazetteers(folder: str | Path) -> StoredGazetteers | None:
+    """The StoredGazetteers of a model folder's gazetteer.json, None when it has none;
     a malformed file is a GazetteerError naming the file, the entry and what is wrong."""
     path = Path(folder) / GAZETTEER_FILE
     if not path.is_file():
@@ -131,7 +162,11 @@ def load_gazetteers(folder: str | Path) -> tuple[Gazetteers, int] | None:
     languages = body.get("languages")
     if not isinstance(languages, dict) or not set(languages) <= set(LANGUAGES):
         raise GazetteerError(f"{path}: \"languages\" must map some of {', '.join(LANGUAGES)} to [words, type] lists")
-    return {lang: _entries(path, lang, entries, max_words) for lang, entries in languages.items()}, max_words
+    modes = body.get("modes", {})  # files written before modes existed: every language fills
+    if not isinstance(modes, dict) or not set(modes) <= set(languages) or not set(modes.values()) <= set(MODES):
+        raise GazetteerError(f"{path}: \"modes\" must map languages of \"languages\" to one of {', '.join(MODES)}")
+    return StoredGazetteers({lang: _entries(path, lang, entries, max_words) for lang, entries in languages.items()},
+                            max_words, modes)
 
 
 def _entries(path: Path, lang: str, entries, max_words: int) -> Gazetteer:
@@ -151,16 +186,7 @@ def _entry(where: str, entry, max_words: int) -> tuple[tuple[str, ...], str]:
     return tuple(words), etype
 
 
-def fill_in_language(stored: tuple[Gazetteers, int], language: str | None, tokens: list[str],
-                     model_tags: list[str]) -> list[str]:
-    """fill_from_gazetteer with the entries of `language` from a stored ({language: entries}, max_words);
-    the model's tags as they are for a language without entries."""
-    by_language, max_words = stored
-    entries = by_language.get(language)
-    return fill_from_gazetteer(tokens, model_tags, entries, max_words) if entries else list(model_tags)
-
-
-def model_gazetteers(name_or_path: str) -> tuple[Gazetteers, int] | None:
+def model_gazetteers(name_or_path: str) -> StoredGazetteers | None:
     """The gazetteers stored with a model: a folder's gazetteer.json, or a Hub model repo's (None
     when it has none, or when it cannot be fetched: the model then tags alone, with a warning)."""
     if Path(name_or_path).expanduser().exists():

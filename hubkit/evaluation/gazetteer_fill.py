@@ -1,10 +1,11 @@
 """`hubkit gazetteer`: per language, a train-split gazetteer that fills the words a model leaves
-untagged, kept only where validation says it helps, and stored with the model.
+untagged (or overrides its tags), kept only where validation says it helps, and stored with the model.
 
-For each language the model's validation predictions are filled from gazetteers built with each
-`MIN_SHARE_GRID` share (hubkit.evaluation.gazetteer); the share with the best validation F1 is
-kept when it beats the model alone, and the language is left out otherwise. The kept entries go
-into the model folder's gazetteer.json, which hubkit evaluate, hubkit tag and the Space then
+For each language the model's validation predictions are combined with gazetteers built with each
+`MIN_SHARE_GRID` share, in each of the MODES (fill: the model wins where they overlap; override:
+the gazetteer does; hubkit.evaluation.gazetteer). The pair with the best validation F1 is kept
+when it beats the model alone, and the language is left out otherwise. The kept entries and modes
+go into the model folder's gazetteer.json, which hubkit evaluate, hubkit tag and the Space then
 apply (their --no_gazetteer / --no-gazetteer turn it off). Test splits are never read here.
 """
 
@@ -14,31 +15,29 @@ import argparse
 from pathlib import Path
 
 from hubkit.errors import HubkitError
-from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, build_gazetteer, fill_from_gazetteer, save_gazetteers,
-                                        sentence_pairs)
+from hubkit.evaluation.gazetteer import GAZETTEER_FILE, MODES, build_gazetteer, save_gazetteers, sentence_pairs
 
 MIN_SHARE_GRID = (0.3, 0.5, 0.7)
 MAX_WORDS = 6
 
 
 def choose_language(train: list, validation: list, predicted: list[list[str]], grid=MIN_SHARE_GRID,
-                    max_words: int = MAX_WORDS) -> dict:
-    """One language's choice: {"model": F1, "grid": {share: F1}, "min_share": the best share or None
-    (the model alone is at least as good), "gazetteer": its entries or None}."""
+                    max_words: int = MAX_WORDS, modes=tuple(MODES)) -> dict:
+    """One language's choice: {"model": F1, "grid": {mode: {share: F1}}, "mode" and "min_share": the
+    best pair, or None when the model alone is at least as good, "gazetteer": its entries or None}.
+    Ties go to the earlier mode and share (fill before override: it changes less)."""
     from hubkit.evaluation.metrics import score
 
     gold = [tags for _, tags in validation]
     f1 = lambda tags: score(gold, tags)["overall"]["f1"]  # noqa: E731
     alone = f1(predicted)
-    rows, built = {}, {}
-    for share in grid:
-        built[share] = build_gazetteer(train, max_words, share)
-        rows[share] = f1([fill_from_gazetteer(tokens, p, built[share], max_words)
-                          for (tokens, _), p in zip(validation, predicted)])
-    best = max(grid, key=lambda s: rows[s])
-    keep = rows[best] > alone
-    return {"model": alone, "grid": rows, "min_share": best if keep else None,
-            "gazetteer": built[best] if keep else None}
+    built = {share: build_gazetteer(train, max_words, share) for share in grid}
+    rows = {mode: {share: f1([MODES[mode](tokens, p, built[share], max_words)
+                              for (tokens, _), p in zip(validation, predicted)]) for share in grid} for mode in modes}
+    mode, share = max(((m, s) for m in modes for s in grid), key=lambda pair: rows[pair[0]][pair[1]])
+    keep = rows[mode][share] > alone
+    return {"model": alone, "grid": rows, "mode": mode if keep else None, "min_share": share if keep else None,
+            "gazetteer": built[share] if keep else None}
 
 
 def choose_gazetteers(model, tokenizer, data: dict, split: str, batch_size: int = 32, max_length: int = 256) -> dict:
@@ -51,22 +50,24 @@ def choose_gazetteers(model, tokenizer, data: dict, split: str, batch_size: int 
 
 
 def render(choices: dict) -> str:
-    grid = list(next(iter(choices.values()))["grid"])
-    lines = ["| language | model alone | " + " | ".join(f"filled, share > {s:g}" for s in grid) + " | kept |",
-             "|---" * (len(grid) + 3) + "|"]
+    """The validation F1 of every language, mode and share as a Markdown table, with what was kept."""
+    pairs = [(m, s) for m, row in next(iter(choices.values()))["grid"].items() for s in row]
+    lines = ["| language | model alone | " + " | ".join(f"{m}, share > {s:g}" for m, s in pairs) + " | kept |",
+             "|---" * (len(pairs) + 3) + "|"]
     for lang, c in choices.items():
-        kept = f"share > {c['min_share']:g}, {len(c['gazetteer'])} entries" if c["gazetteer"] else "no"
-        lines.append(f"| {lang} | {100 * c['model']:.2f} | " + " | ".join(f"{100 * c['grid'][s]:.2f}" for s in grid)
-                     + f" | {kept} |")
+        kept = f"{c['mode']}, share > {c['min_share']:g}, {len(c['gazetteer'])} entries" if c["gazetteer"] else "no"
+        lines.append(f"| {lang} | {100 * c['model']:.2f} | "
+                     + " | ".join(f"{100 * c['grid'][m][s]:.2f}" for m, s in pairs) + f" | {kept} |")
     return "\n".join(lines)
 
 
 def about(choices: dict, dataset: str, split: str) -> dict:
     """What gazetteer.json says of itself: where it came from and what validation said (F1 in %)."""
     return {"built_from": f"train split of {Path(dataset).name if Path(dataset).exists() else dataset}",
-            "chosen_on": split, "criterion": "validation F1 of the language, filled against the model alone",
-            "choices": {lang: {"min_share": c["min_share"], "model_f1": round(100 * c["model"], 2),
-                               "filled_f1": {str(s): round(100 * f, 2) for s, f in c["grid"].items()}}
+            "chosen_on": split, "criterion": "validation F1 of the language, with the gazetteer against the model alone",
+            "choices": {lang: {"mode": c["mode"], "min_share": c["min_share"], "model_f1": round(100 * c["model"], 2),
+                               "f1": {m: {str(s): round(100 * f, 2) for s, f in row.items()}
+                                      for m, row in c["grid"].items()}}
                         for lang, c in choices.items()}}
 
 
@@ -93,7 +94,8 @@ def _cli_gazetteer(args: argparse.Namespace) -> int:
         (folder / GAZETTEER_FILE).unlink(missing_ok=True)
         print(f"no language is better filled: {folder} tags with the model alone")
         return 0
-    path = save_gazetteers(folder, kept, MAX_WORDS, about(choices, args.dataset, args.split))
+    path = save_gazetteers(folder, kept, MAX_WORDS, about(choices, args.dataset, args.split),
+                           {lang: choices[lang]["mode"] for lang in kept})
     print(f"wrote {path} ({', '.join(kept)})")
     return 0
 
@@ -103,12 +105,13 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     from hubkit.evaluation.predict import add_scoring_options
 
     p = subparsers.add_parser(
-        "gazetteer", help="store with a model the train-split names that fill its untagged words, where validation says so",
+        "gazetteer", help="store with a model the train-split names that fill or override its tags, where validation says so",
         description="Per language: build gazetteers from the train split (entries whose words are that entity in more "
-                    f"than {', '.join(f'{s:g}' for s in MIN_SHARE_GRID)} of their training occurrences), fill the "
-                    "model's validation predictions where it tagged nothing, and keep the best share when it beats "
-                    f"the model alone. Writes {GAZETTEER_FILE} into the model folder; hubkit evaluate, hubkit tag and "
-                    "the Space then use it.")
+                    f"than {', '.join(f'{s:g}' for s in MIN_SHARE_GRID)} of their training occurrences), combine them "
+                    "with the model's validation predictions (fill: add matches where the model tagged nothing; "
+                    "override: matches replace the model's entities they overlap), and keep the best mode and share "
+                    f"when it beats the model alone. Writes {GAZETTEER_FILE} into the model folder; hubkit evaluate, "
+                    "hubkit tag and the Space then use it.")
     add_scoring_options(p, "a fine-tuned model folder (written in place)",
                         "the split to choose on (default: validation; never test)", "validation")
     p.add_argument("--dry_run", action="store_true", help="print the choice, write nothing")

@@ -22,25 +22,24 @@ from hubkit.options import COUNT, Range, ranged
 
 def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
                   desc: str = "predicting", progress: bool = True, bio_decoding: bool = True,
-                  outside_bias: float | None = None, gazetteer: tuple | None = None) -> list[list[str]]:
+                  outside_bias: float | None = None, gazetteer=None) -> list[list[str]]:
     """One predicted tag per word for every sentence of `ds` (windows stitched back); with
     `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.evaluation.decoding), else argmax.
     `outside_bias` None: the model's own (hubkit.evaluation.calibration; 0 when never calibrated).
-    `gazetteer` ({language: entries}, max_words): the sentence's language's matches fill the words
-    the model leaves untagged (hubkit.evaluation.gazetteer)."""
+    `gazetteer` (hubkit.evaluation.gazetteer.StoredGazetteers): the sentence's language's matches
+    fill the words the model leaves untagged, or override its tags, as its mode says."""
     scores = word_scores(model, tokenizer, ds, batch_size, max_length, accelerator, desc, progress)
     bias = model_outside_bias(_config_of(model, accelerator)) if outside_bias is None else outside_bias
     tags = decode_words(scores, bio_decoding, bias)
-    return fill_words(ds, tags, gazetteer) if gazetteer else tags
+    return with_gazetteer(ds, tags, gazetteer) if gazetteer else tags
 
 
-def fill_words(ds, tags: list[list[str]], gazetteer: tuple) -> list[list[str]]:
-    """Every sentence's tags filled from the gazetteer of its language (the dataset's hubkit_lang)."""
-    from hubkit.evaluation.gazetteer import fill_in_language
-
+def with_gazetteer(ds, tags: list[list[str]], gazetteer) -> list[list[str]]:
+    """Every sentence's tags with the gazetteer of its language (the dataset's hubkit_lang) applied;
+    `gazetteer` is a hubkit.evaluation.gazetteer.StoredGazetteers."""
     if LANG_COLUMN not in ds.column_names:
         raise ValueError(f"a gazetteer is per language, and these sentences have no {LANG_COLUMN} column")
-    return [fill_in_language(gazetteer, lang, words, t) for words, t, lang in zip(ds["tokens"], tags, ds[LANG_COLUMN])]
+    return [gazetteer.apply(lang, words, t) for words, t, lang in zip(ds["tokens"], tags, ds[LANG_COLUMN])]
 
 
 def _config_of(model, accelerator=None):
@@ -110,7 +109,7 @@ def word_scores(model, tokenizer, ds, batch_size: int = 32, max_length: int = 25
 
 def evaluate_dataset(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
                      desc: str = "evaluating", bio_decoding: bool = True,
-                     outside_bias: float | None = None, gazetteer: tuple | None = None) -> tuple[dict, list[list[str]]]:
+                     outside_bias: float | None = None, gazetteer=None) -> tuple[dict, list[list[str]]]:
     """(results, predictions) of a model on a Dataset with tokens, ner_tags and hubkit_lang."""
     preds = predict_words(model, tokenizer, ds, batch_size, max_length, accelerator, desc, bio_decoding=bio_decoding,
                           outside_bias=outside_bias, gazetteer=gazetteer)

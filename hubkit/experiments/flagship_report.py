@@ -69,7 +69,7 @@ def _test_pass(folder: Path, dataset: str) -> dict:
     from hubkit.evaluation.calibration import model_outside_bias
     from hubkit.evaluation.metrics import compute_metrics
     from hubkit.evaluation.gazetteer import load_gazetteers
-    from hubkit.evaluation.predict import decode_words, fill_words, word_scores
+    from hubkit.evaluation.predict import decode_words, with_gazetteer, word_scores
     from hubkit.models.encoders import load_token_classifier
 
     model, tokenizer = load_token_classifier(str(folder))
@@ -79,7 +79,7 @@ def _test_pass(folder: Path, dataset: str) -> dict:
     gold, langs = [[LABELS[t] for t in tags] for tags in test["ner_tags"]], test[LANG_COLUMN]
     plain = decode_words(scores, True, bias)
     gazetteer = load_gazetteers(folder)
-    viterbi = fill_words(test, plain, gazetteer) if gazetteer else plain
+    viterbi = with_gazetteer(test, plain, gazetteer) if gazetteer else plain
     breakdown = {lang: sentence_breakdown([g for g, l in zip(gold, langs) if l == lang],
                                           [p for p, l in zip(viterbi, langs) if l == lang]) for lang in LANGS}
     return {"test_viterbi": compute_metrics(gold, viterbi, langs), "outside_bias": bias,
@@ -91,14 +91,15 @@ def _test_pass(folder: Path, dataset: str) -> dict:
 
 
 def gazetteer_of(folder: Path) -> dict | None:
-    """The languages of the folder's gazetteer.json (hubkit gazetteer) with their chosen share and
-    validation F1 alone and filled; None when it has none."""
+    """The languages of the folder's gazetteer.json (hubkit gazetteer) with their chosen mode and
+    share and validation F1 alone and with it; None when it has none."""
     path = folder / GAZETTEER_FILE
     if not path.is_file():
         return None
     choices = json.loads(path.read_text(encoding="utf-8"))["choices"]
-    return {lang: {"min_share": c["min_share"], "model_f1": c["model_f1"],
-                   "filled_f1": c["filled_f1"][str(c["min_share"])]} for lang, c in choices.items() if c["min_share"]}
+    return {lang: {"mode": c.get("mode", "fill"), "min_share": c["min_share"], "model_f1": c["model_f1"],
+                   "filled_f1": c.get("f1", {"fill": c.get("filled_f1")})[c.get("mode", "fill")][str(c["min_share"])]}
+            for lang, c in choices.items() if c["min_share"]}  # a file from before modes ("filled_f1") only filled
 
 
 def novelty_by_language(dataset: str, test, gold: list[list[str]], pred: list[list[str]]) -> dict:
@@ -372,12 +373,12 @@ def render_gazetteer(seeds: list[dict]) -> list[str]:
     seeds = [s for s in seeds if s.get("test_without_gazetteer_f1")]
     if not seeds:
         return []
-    lines = ["## Gazetteer chosen on validation (`hubkit gazetteer`): F1 of the model alone and filled from it", "",
-             "| language | share chosen (per seed) | validation: alone | validation: filled | test: alone | test: filled "
-             "| test difference |", "|---|---|---|---|---|---|---|"]
+    lines = ["## Gazetteer chosen on validation (`hubkit gazetteer`): F1 of the model alone and with it", "",
+             "| language | mode, share chosen (per seed) | validation: alone | validation: with it | test: alone "
+             "| test: with it | test difference |", "|---|---|---|---|---|---|---|"]
     for lang in LANGS:
         chosen = [s["gazetteer"].get(lang) for s in seeds]
-        shares = ", ".join(f"{c['min_share']:g}" if c else "none" for c in chosen)
+        shares = ", ".join(f"{c.get('mode', 'fill')} {c['min_share']:g}" if c else "none" for c in chosen)
         val_alone = [c["model_f1"] for c in chosen if c]
         val_filled = [c["filled_f1"] for c in chosen if c]
         a = [s["test_without_gazetteer_f1"][lang] for s in seeds]
@@ -474,10 +475,11 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
 def _gazetteer_note(gazetteer: dict | None) -> list[str]:
     if not gazetteer:
         return []
-    kept = ", ".join(f"{lang} (share > {g['min_share']:g}; validation F1 {g['model_f1']:.2f} -> {g['filled_f1']:.2f})"
-                     for lang, g in gazetteer.items())
-    return ["", f"Words the model leaves untagged are filled from `{GAZETTEER_FILE}`: the train split's names, per "
-            f"language, kept where validation F1 rose (`hubkit gazetteer`): {kept}. `hubkit tag`, `hubkit evaluate` "
+    kept = ", ".join(f"{lang} ({g['mode']}, share > {g['min_share']:g}; validation F1 {g['model_f1']:.2f} -> "
+                     f"{g['filled_f1']:.2f})" for lang, g in gazetteer.items())
+    return ["", f"The model's tags are combined with `{GAZETTEER_FILE}`: the train split's names, per language, "
+            "filling the words the model leaves untagged (fill) or replacing the entities they overlap (override), "
+            f"kept where validation F1 rose (`hubkit gazetteer`): {kept}. `hubkit tag`, `hubkit evaluate` "
             "and the Space apply it (`--no-gazetteer` / `--no_gazetteer` to tag with the model alone); "
             "`transformers.pipeline` does not."]
 

@@ -37,7 +37,6 @@ import regex
 
 from hubkit.evaluation.calibration import BIAS_RANGE, CONFIG_KEY, model_outside_bias
 from hubkit.evaluation.decoding import decode, repair_bio
-from hubkit.evaluation.gazetteer import fill_in_language
 from hubkit.serve.langid import detect_language
 from hubkit.hardware import apply_threads
 from hubkit.data.labels import LABELS, entity_spans
@@ -146,7 +145,7 @@ class Tagger:
 
     def __init__(self, model, tokenizer, batch_size: int = 32, max_length: int | None = None,
                  overlap: float = 0.25, device: str | None = None, bio_decoding: bool = True,
-                 outside_bias: float | None = None, gazetteer: tuple | None = None, language: str | None = None):
+                 outside_bias: float | None = None, gazetteer=None, language: str | None = None):
         import torch
 
         from hubkit.data.windows import model_max_length
@@ -163,8 +162,8 @@ class Tagger:
         self.bio_decoding = bio_decoding  # best BIO-valid sequence per sentence (hubkit.evaluation.decoding), else argmax
         # None: the bias `hubkit calibrate` stored with the model (0 for one never calibrated)
         self.outside_bias = model_outside_bias(model.config) if outside_bias is None else outside_bias
-        # ({language: entries}, max_words): names from training added where the model tags nothing;
-        # the text's language is `language`, else guessed per text (hubkit.serve.langid)
+        # hubkit.evaluation.gazetteer.StoredGazetteers: names from training, per language, filling or
+        # overriding the model's tags; the text's language is `language`, else guessed per text (hubkit.serve.langid)
         if language is not None and language not in LANGUAGES:
             raise ValueError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
         self.gazetteer, self.language = gazetteer, language
@@ -266,8 +265,8 @@ class Tagger:
         ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding, outside_bias=self.outside_bias)
         tags = repair_bio([LABELS[i] for i in ids])  # argmax: I-X after O read as B-X, in every format
         if self.gazetteer:
-            tags = fill_in_language(self.gazetteer, language, [w.text for w in words], tags)
-            ids = [LABELS.index(tag) if LABELS[i] == "O" != tag else i for i, tag in zip(ids, tags)]  # filled words
+            tags = self.gazetteer.apply(language, [w.text for w in words], tags)
+            ids = [LABELS.index(tag) if LABELS[i] != tag else i for i, tag in zip(ids, tags)]  # the gazetteer's words
         return tags, [float(probs[w, i]) for w, i in enumerate(ids)]
 
 
