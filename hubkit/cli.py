@@ -16,7 +16,7 @@ VERB_MODULES = {
     "evaluate": ("hubkit.evaluation.predict", "score a token-classification model per language and type on any split"),
     "train-llm": ("hubkit.training.lora", "LoRA fine-tuning or few-shot scoring of a causal LM for NER, same metrics"),
     "calibrate": ("hubkit.evaluation.calibration", "choose the O-label bias on validation and store it with the model (tag, evaluate, Space use it)"),
-    "gazetteer": ("hubkit.evaluation.gazetteer_fill", "store with a model the train-split names that fill its untagged words, where validation says so"),
+    "gazetteer": ("hubkit.evaluation.gazetteer_fill", "store with a model the train-split names that fill or override its tags, where validation says so"),
     "tag": ("hubkit.serve.tagger", "find PER/LOC/ORG in raw text (one text per line) with a token-classification model"),
     "export-onnx": ("hubkit.serve.export_onnx", "export a fine-tuned token classifier to ONNX (optionally int8) for fast CPU tagging"),
     "publish": ("hubkit.hub.publish", "push a dataset repo folder or a model folder to a Hub endpoint, in one commit"),
