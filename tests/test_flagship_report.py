@@ -212,4 +212,8 @@ def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_th
     section = text[text.index("## Gazetteer chosen on validation"):]
     assert "| shahmukhi | override 0.3 | 67.00 (1 seed) | 70.50 (1 seed) | 60.00 (1 seed) | 64.00 (1 seed) | +4.00 |" in section
     assert "| pashto | none | - | - |" in section
+    # beside test as it tags, validation as it tags; the decoding table compares the model alone both ways
+    assert "| shahmukhi | 64.00 (1 seed) | ≥ 76 | 88.06 |" in text and "| 70.50 (1 seed) |\n" in text
+    assert "| pashto | 64.00 (1 seed) | ≥ 62 | 88.29 | - | 70.00 (1 seed) |" in text
+    assert "| shahmukhi | 60.00 (1 seed) | 60.00 (1 seed) | +0.00 |" in text
     assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0 and calls == [folder]  # cached now
