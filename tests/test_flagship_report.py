@@ -199,11 +199,13 @@ def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_th
                              "f1": {"fill": grid, "override": {"0.3": 70.5, "0.5": 69.0, "0.7": 68.0}}},
                "pashto": {"mode": None, "min_share": None, "model_f1": 55.0, "f1": {"fill": grid, "override": grid}}}
     save_gazetteers(folder, {"shahmukhi": {("لاہور",): "LOC"}}, 6, {"choices": choices}, {"shahmukhi": "override"})
+    _run_folder(models, "pakner-e5-small-search-e4-seed1", 1, 0.72, 0.50, num_train_epochs=4)  # validation only
     filled, alone = _scores({l: 0.64 for l in LANGS}), _scores({l: 0.60 for l in LANGS})
     calls = []
     monkeypatch.setattr(flagship_report, "_test_pass", lambda f, d: calls.append(f) or {
         "test_viterbi": filled, "outside_bias": 0.0, "test_argmax": alone, "test_sentences": None,
-        "test_without_bias": None, "test_novelty": None, "gazetteer": flagship_report.gazetteer_of(f),
+        "test_without_bias": _scores({l: 0.55 for l in LANGS}), "test_novelty": None,
+        "gazetteer": flagship_report.gazetteer_of(f),
         "test_without_gazetteer": alone})
     monkeypatch.setattr("hubkit.evaluation.predict.evaluate_model", lambda *a, **k: filled["per_language"]["pashto"])
     assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
@@ -215,5 +217,9 @@ def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_th
     # beside test as it tags, validation as it tags; the decoding table compares the model alone both ways
     assert "| shahmukhi | 64.00 (1 seed) | ≥ 76 | 88.06 |" in text and "| 70.50 (1 seed) |\n" in text
     assert "| pashto | 64.00 (1 seed) | ≥ 62 | 88.29 | - | 70.00 (1 seed) |" in text
-    assert "| shahmukhi | 60.00 (1 seed) | 60.00 (1 seed) | +0.00 |" in text
+    assert "| shahmukhi | 60.00 (1 seed) | 60.00 (1 seed) | +0.00 |" in text  # decoding, the model alone
+    assert "| shahmukhi | 55.00 (1 seed) | 60.00 (1 seed) | +5.00 |" in text  # the bias, the model alone
+    search = text[text.index("## Recipe search"):]
+    assert "| released | 1 | - | 70.00 | 70.00 | 70.00 | 70.00 |" in search  # alone, like the candidate below
+    assert "| e4 | 1 | num_train_epochs 4 | 72.00 |" in search
     assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0 and calls == [folder]  # cached now

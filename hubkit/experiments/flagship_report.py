@@ -158,6 +158,8 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
            "test_f1": {lang: _f1(test, lang) for lang in LANGS},
            "validation_f1": _validation_f1(results, calibration, setup.get("calibrated_after_training", False),
                                            extra.get("gazetteer")),
+           "validation_without_gazetteer_f1": _validation_f1(results, calibration,
+                                                             setup.get("calibrated_after_training", False), None),
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
            "test_sentences": extra.get("test_sentences"), "test_novelty": extra.get("test_novelty"),
@@ -230,7 +232,8 @@ def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
              "| recipe | seed | changed from configs/flagship.yaml | " + " | ".join(LANGS) + " | mean of 4 | "
              "overall by epoch | O bias chosen on validation: mean of 4 (per language) |",
              "|---|---|---|" + "---|" * (len(LANGS) + 3)]
-    candidates = [{"name": "released", "seed": s["seed"], "changed": {}, "validation_f1": s["validation_f1"],
+    candidates = [{"name": "released", "seed": s["seed"], "changed": {},  # the model alone, like the candidates
+                   "validation_f1": s.get("validation_without_gazetteer_f1") or s["validation_f1"],
                    "curve": [100 * h["validation_f1"] for h in s["history"]], "calibration": s.get("calibration")}
                   for s in seeds
                   if s["seed"] in {r["seed"] for r in rows}] + rows
@@ -285,7 +288,7 @@ def render_results(seeds: list[dict], cpu: str, search: list[dict] = ()) -> str:
               "| language | argmax | Viterbi | difference |", "|---|---|---|---|"]
     for lang in LANGS:
         a = [s["test_argmax_f1"][lang] for s in seeds]
-        v = [(s.get("test_without_gazetteer_f1") or s["test_f1"])[lang] for s in seeds]  # argmax has no gazetteer
+        v = [_test_alone(s)[lang] for s in seeds]  # argmax has no gazetteer
         lines.append(f"| {lang} | {_mean_std(a)} | {_mean_std(v)} | {statistics.mean(v) - statistics.mean(a):+.2f} |")
     lines += ["", "## Per type and precision against recall (test, mean over seeds)", "",
               "| language | type | P | R | F1 |", "|---|---|---|---|---|"]
@@ -361,14 +364,19 @@ def render_bias(seeds: list[dict]) -> list[str]:
     seeds = [s for s in seeds if s.get("test_without_bias_f1")]
     if not seeds:
         return []
-    lines = ["## O bias chosen on validation (`hubkit calibrate`): test F1 without and with it", "",
+    lines = ["## O bias chosen on validation (`hubkit calibrate`): test F1 of the model alone without and with it", "",
              "| language | bias 0 | chosen bias | difference |", "|---|---|---|---|"]
     for lang in LANGS:
         a = [s["test_without_bias_f1"][lang] for s in seeds]
-        b = [s["test_f1"][lang] for s in seeds]
+        b = [_test_alone(s)[lang] for s in seeds]  # bias 0 has no gazetteer either
         lines.append(f"| {lang} | {_mean_std(a)} | {_mean_std(b)} | {statistics.mean(b) - statistics.mean(a):+.2f} |")
     biases = ", ".join(f"seed {s['seed']}: {s['calibration']['outside_bias']:g}" for s in seeds if s.get("calibration"))
     return lines + ["", f"Bias chosen: {biases}.", ""]
+
+
+def _test_alone(seed: dict) -> dict:
+    """Test F1 per language of the model without its gazetteer (the same as test_f1 when it has none)."""
+    return seed.get("test_without_gazetteer_f1") or seed["test_f1"]
 
 
 def render_gazetteer(seeds: list[dict]) -> list[str]:
