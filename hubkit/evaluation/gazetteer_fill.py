@@ -92,7 +92,7 @@ def _cli_gazetteer(args: argparse.Namespace) -> int:
         return 0
     if not kept:
         (folder / GAZETTEER_FILE).unlink(missing_ok=True)
-        print(f"no language is better filled: {folder} tags with the model alone")
+        print(f"no language scores higher with a gazetteer: {folder} tags with the model alone")
         return 0
     path = save_gazetteers(folder, kept, MAX_WORDS, about(choices, args.dataset, args.split),
                            {lang: choices[lang]["mode"] for lang in kept})

@@ -30,13 +30,14 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
     fill the words the model leaves untagged, or override its tags, as its mode says."""
     scores = word_scores(model, tokenizer, ds, batch_size, max_length, accelerator, desc, progress)
     bias = model_outside_bias(_config_of(model, accelerator)) if outside_bias is None else outside_bias
-    tags = decode_words(scores, bio_decoding, bias)
-    return with_gazetteer(ds, tags, gazetteer) if gazetteer else tags
+    return with_gazetteer(ds, decode_words(scores, bio_decoding, bias), gazetteer)
 
 
 def with_gazetteer(ds, tags: list[list[str]], gazetteer) -> list[list[str]]:
     """Every sentence's tags with the gazetteer of its language (the dataset's hubkit_lang) applied;
-    `gazetteer` is a hubkit.evaluation.gazetteer.StoredGazetteers."""
+    `gazetteer` is a hubkit.evaluation.gazetteer.StoredGazetteers, or None: the tags as they are."""
+    if gazetteer is None:
+        return tags
     if LANG_COLUMN not in ds.column_names:
         raise ValueError(f"a gazetteer is per language, and these sentences have no {LANG_COLUMN} column")
     return [gazetteer.apply(lang, words, t) for words, t, lang in zip(ds["tokens"], tags, ds[LANG_COLUMN])]

@@ -79,7 +79,7 @@ def _test_pass(folder: Path, dataset: str) -> dict:
     gold, langs = [[LABELS[t] for t in tags] for tags in test["ner_tags"]], test[LANG_COLUMN]
     plain = decode_words(scores, True, bias)
     gazetteer = load_gazetteers(folder)
-    viterbi = with_gazetteer(test, plain, gazetteer) if gazetteer else plain
+    viterbi = with_gazetteer(test, plain, gazetteer)
     breakdown = {lang: sentence_breakdown([g for g, l in zip(gold, langs) if l == lang],
                                           [p for p, l in zip(viterbi, langs) if l == lang]) for lang in LANGS}
     return {"test_viterbi": compute_metrics(gold, viterbi, langs), "outside_bias": bias,
@@ -97,9 +97,8 @@ def gazetteer_of(folder: Path) -> dict | None:
     if not path.is_file():
         return None
     choices = json.loads(path.read_text(encoding="utf-8"))["choices"]
-    return {lang: {"mode": c.get("mode", "fill"), "min_share": c["min_share"], "model_f1": c["model_f1"],
-                   "filled_f1": c.get("f1", {"fill": c.get("filled_f1")})[c.get("mode", "fill")][str(c["min_share"])]}
-            for lang, c in choices.items() if c["min_share"]}  # a file from before modes ("filled_f1") only filled
+    return {lang: {"mode": c["mode"], "min_share": c["min_share"], "model_f1": c["model_f1"],
+                   "gazetteer_f1": c["f1"][c["mode"]][str(c["min_share"])]} for lang, c in choices.items() if c["mode"]}
 
 
 def novelty_by_language(dataset: str, test, gold: list[list[str]], pred: list[list[str]]) -> dict:
@@ -154,12 +153,12 @@ def seed_numbers(folder: Path, dataset: str) -> dict:
     extra = extra_results(folder, dataset)
     test = extra.get("test_viterbi") or results["test"]
     calibration, setup = calibration_of(folder, results), setup_of(folder, results)
+    validation_alone = _validation_f1(results, calibration, setup.get("calibrated_after_training", False))
     out = {"seed": results["setup"]["seed"], "setup": setup, "history": results["history"],
            "test_f1": {lang: _f1(test, lang) for lang in LANGS},
-           "validation_f1": _validation_f1(results, calibration, setup.get("calibrated_after_training", False),
-                                           extra.get("gazetteer")),
-           "validation_without_gazetteer_f1": _validation_f1(results, calibration,
-                                                             setup.get("calibrated_after_training", False), None),
+           "validation_f1": {lang: (extra.get("gazetteer") or {}).get(lang, {}).get("gazetteer_f1", f1)
+                             for lang, f1 in validation_alone.items()},  # as it tags, like the test column
+           "validation_without_gazetteer_f1": validation_alone,
            "test_argmax_f1": {lang: _f1(extra["test_argmax"], lang) for lang in LANGS},
            "pashto_test_reviewed_f1": _f1(extra["pashto_test_reviewed"]),
            "test_sentences": extra.get("test_sentences"), "test_novelty": extra.get("test_novelty"),
@@ -185,15 +184,12 @@ def setup_of(folder: Path, results: dict) -> dict:
     return setup
 
 
-def _validation_f1(results: dict, calibration: dict | None, after_training: bool, gazetteer: dict | None) -> dict:
-    """Per language, as the model tags, like the test column beside it: results.json's, or for a
-    folder calibrated after training the calibration's figures at the chosen bias (results.json's
-    validation predates the choice); a language with a gazetteer kept, its F1 with it."""
+def _validation_f1(results: dict, calibration: dict | None, after_training: bool) -> dict:
+    """Per language, the model alone as it decodes: results.json's, or for a folder calibrated after
+    training the calibration's figures at the chosen bias (results.json's validation predates the choice)."""
     if calibration and after_training:
-        alone = {lang: calibration["f1"][lang] for lang in LANGS}
-    else:
-        alone = {lang: _f1(results["validation"], lang) for lang in LANGS}
-    return {lang: (gazetteer or {}).get(lang, {}).get("filled_f1", f1) for lang, f1 in alone.items()}
+        return {lang: calibration["f1"][lang] for lang in LANGS}
+    return {lang: _f1(results["validation"], lang) for lang in LANGS}
 
 
 def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
@@ -233,7 +229,7 @@ def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
              "overall by epoch | O bias chosen on validation: mean of 4 (per language) |",
              "|---|---|---|" + "---|" * (len(LANGS) + 3)]
     candidates = [{"name": "released", "seed": s["seed"], "changed": {},  # the model alone, like the candidates
-                   "validation_f1": s.get("validation_without_gazetteer_f1") or s["validation_f1"],
+                   "validation_f1": s["validation_without_gazetteer_f1"],
                    "curve": [100 * h["validation_f1"] for h in s["history"]], "calibration": s.get("calibration")}
                   for s in seeds
                   if s["seed"] in {r["seed"] for r in rows}] + rows
@@ -380,7 +376,7 @@ def _test_alone(seed: dict) -> dict:
 
 
 def render_gazetteer(seeds: list[dict]) -> list[str]:
-    """Test F1 of the model alone and filled from its gazetteer (hubkit gazetteer), with the validation
+    """Test F1 of the model alone and with its gazetteer (hubkit gazetteer), with the validation
     figures the choice was made on, for the seeds that have one."""
     seeds = [s for s in seeds if s.get("test_without_gazetteer_f1")]
     if not seeds:
@@ -390,9 +386,9 @@ def render_gazetteer(seeds: list[dict]) -> list[str]:
              "| test: with it | test difference |", "|---|---|---|---|---|---|---|"]
     for lang in LANGS:
         chosen = [s["gazetteer"].get(lang) for s in seeds]
-        shares = ", ".join(f"{c.get('mode', 'fill')} {c['min_share']:g}" if c else "none" for c in chosen)
+        shares = ", ".join(f"{c['mode']} {c['min_share']:g}" if c else "none" for c in chosen)
         val_alone = [c["model_f1"] for c in chosen if c]
-        val_filled = [c["filled_f1"] for c in chosen if c]
+        val_filled = [c["gazetteer_f1"] for c in chosen if c]
         a = [s["test_without_gazetteer_f1"][lang] for s in seeds]
         b = [s["test_f1"][lang] for s in seeds]
         lines.append(f"| {lang} | {shares} | {_mean_std(val_alone) if val_alone else '-'} | "
@@ -488,7 +484,7 @@ def _gazetteer_note(gazetteer: dict | None) -> list[str]:
     if not gazetteer:
         return []
     kept = ", ".join(f"{lang} ({g['mode']}, share > {g['min_share']:g}; validation F1 {g['model_f1']:.2f} -> "
-                     f"{g['filled_f1']:.2f})" for lang, g in gazetteer.items())
+                     f"{g['gazetteer_f1']:.2f})" for lang, g in gazetteer.items())
     return ["", f"The model's tags are combined with `{GAZETTEER_FILE}`: the train split's names, per language, "
             "filling the words the model leaves untagged (fill) or replacing the entities they overlap (override), "
             f"kept where validation F1 rose (`hubkit gazetteer`): {kept}. `hubkit tag`, `hubkit evaluate` "
