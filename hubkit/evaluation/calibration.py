@@ -122,7 +122,7 @@ def _cli_calibrate(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Register `hubkit calibrate`."""
-    from hubkit.evaluation.predict import add_scoring_options
+    from hubkit.evaluation.predict import add_choosing_options
 
     p = subparsers.add_parser(
         "calibrate", help="choose the O-label bias on validation and store it in a model folder",
@@ -130,8 +130,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
                     f"{BIAS_GRID[0]:g}..{BIAS_GRID[-1]:g} (step 0.25), keeps the one with the best mean "
                     f"per-language F1, and writes it into the folder's config.json ({CONFIG_KEY}) and "
                     f"{RESULT_FILE}. hubkit evaluate, hubkit tag and the Space then decode with it.")
-    add_scoring_options(p, "a fine-tuned model folder (written in place)",
-                        "the split to choose on (default: validation; never test)", "validation")
+    add_choosing_options(p)
     p.add_argument("--no_bio_decoding", action="store_true", help="choose for per-word argmax decoding instead of Viterbi")
     p.add_argument("--dry_run", action="store_true", help="print the grid, write nothing")
     p.set_defaults(func=_cli_calibrate)

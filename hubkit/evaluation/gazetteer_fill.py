@@ -102,7 +102,7 @@ def _cli_gazetteer(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
     """Register `hubkit gazetteer`."""
-    from hubkit.evaluation.predict import add_scoring_options
+    from hubkit.evaluation.predict import add_choosing_options
 
     p = subparsers.add_parser(
         "gazetteer", help="store with a model the train-split names that fill or override its tags, where validation says so",
@@ -112,8 +112,7 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
                     "override: matches replace the model's entities they overlap), and keep the best mode and share "
                     f"when it beats the model alone. Writes {GAZETTEER_FILE} into the model folder; hubkit evaluate, "
                     "hubkit tag and the Space then use it.")
-    add_scoring_options(p, "a fine-tuned model folder (written in place)",
-                        "the split to choose on (default: validation; never test)", "validation")
+    add_choosing_options(p)
     p.add_argument("--dry_run", action="store_true", help="print the choice, write nothing")
     p.set_defaults(func=_cli_gazetteer)
     return p

@@ -178,7 +178,7 @@ def model_folder_to_write(model: str, verb: str) -> Path:
 
 
 def add_scoring_options(p: argparse.ArgumentParser, model_help: str, split_help: str, split: str) -> None:
-    """The options of every verb that scores a model on a dataset split (evaluate, calibrate)."""
+    """The options of every verb that scores a model on a dataset split (evaluate, calibrate, gazetteer)."""
     p.add_argument("--model", required=True, help=model_help)
     p.add_argument("--dataset", required=True, help="Hub dataset id or folder laid out as ORG/pakner")
     p.add_argument("--languages", nargs="+", default=["all"], help="all, or some of urdu shahmukhi sindhi pashto")
@@ -188,6 +188,13 @@ def add_scoring_options(p: argparse.ArgumentParser, model_help: str, split_help:
                    help="sub-words per window; longer sentences are split")
     p.add_argument("--threads", type=ranged(COUNT), default=None,
                    help="CPU threads (default: $HUBKIT_CPU_THREADS, else all usable cores)")
+
+
+def add_choosing_options(p: argparse.ArgumentParser) -> None:
+    """The scoring options of a verb that chooses a setting on validation and writes it into the
+    model folder (calibrate, gazetteer; see model_folder_to_write)."""
+    add_scoring_options(p, "a fine-tuned model folder (written in place)",
+                        "the split to choose on (default: validation; never test)", "validation")
 
 
 def add_cli(subparsers) -> argparse.ArgumentParser:
