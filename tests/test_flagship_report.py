@@ -194,11 +194,14 @@ def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_th
 
     models = tmp_path / "models"
     folder = _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.60)  # its cached test pass has no gazetteer
-    grid = {"0.3": 54.0, "0.5": 54.5, "0.7": 55.0}
-    choices = {"shahmukhi": {"mode": "override", "min_share": 0.3, "model_f1": 67.0,
-                             "f1": {"fill": grid, "override": {"0.3": 70.5, "0.5": 69.0, "0.7": 68.0}}},
-               "pashto": {"mode": None, "min_share": None, "model_f1": 55.0, "f1": {"fill": grid, "override": grid}}}
-    save_gazetteers(folder, {"shahmukhi": {("لاہور",): "LOC"}}, 6, {"choices": choices}, {"shahmukhi": "override"})
+    grid = {"0": {"alone": 67.0, "fill": {"0.3": 68.0}, "override": {"0.3": 69.0}},
+            "2.5": {"alone": 66.0, "fill": {"0.3": 68.5}, "override": {"0.3": 70.5}}}
+    choices = {"shahmukhi": {"outside_bias": 2.5, "mode": "override", "min_share": 0.3, "model_bias": 0.0,
+                             "model_f1": 67.0, "f1": 70.5, "grid": grid},
+               "pashto": {"outside_bias": None, "mode": None, "min_share": None, "model_bias": 0.0, "model_f1": 55.0,
+                          "f1": None, "grid": grid}}
+    save_gazetteers(folder, {"shahmukhi": {("لاہور",): "LOC"}}, 6, {"choices": choices}, {"shahmukhi": "override"},
+                    {"shahmukhi": 2.5})
     _run_folder(models, "pakner-e5-small-search-e4-seed1", 1, 0.72, 0.50, num_train_epochs=4)  # validation only
     filled, alone = _scores({l: 0.64 for l in LANGS}), _scores({l: 0.60 for l in LANGS})
     calls = []
@@ -212,7 +215,7 @@ def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_th
     assert calls == [folder]
     text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
     section = text[text.index("## Gazetteer chosen on validation"):]
-    assert "| shahmukhi | override 0.3 | 67.00 (1 seed) | 70.50 (1 seed) | 60.00 (1 seed) | 64.00 (1 seed) | +4.00 |" in section
+    assert "| shahmukhi | override, share > 0.3, O bias 2.5 | 67.00 (1 seed) | 70.50 (1 seed) | 60.00 (1 seed) | 64.00 (1 seed) | +4.00 |" in section
     assert "| pashto | none | - | - |" in section
     # beside test as it tags, validation as it tags; the decoding table compares the model alone both ways
     assert "| shahmukhi | 64.00 (1 seed) | ≥ 76 | 88.06 |" in text and "| 70.50 (1 seed) |\n" in text

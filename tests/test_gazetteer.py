@@ -147,22 +147,73 @@ def test_a_malformed_gazetteer_names_the_file_and_the_entry(tmp_path, body, mess
     assert str(tmp_path / GAZETTEER_FILE) in str(err.value)
 
 
+def _scores(*sentences: list[str], margin: float = 10.0, soft: dict | None = None) -> list:
+    """Word log-probabilities that decode to these tags at any O bias below `margin`; `soft` maps
+    (sentence, word) to (label, its lead over O in nats): a word the model tags with little conviction."""
+    import numpy as np
+
+    from hubkit.data.labels import LABELS
+
+    out = []
+    for si, tags in enumerate(sentences):
+        s = np.full((len(tags), len(LABELS)), -margin)
+        for wi, tag in enumerate(tags):
+            s[wi, LABELS.index(tag)] = 0.0
+        for (i, wi), (label, lead) in (soft or {}).items():
+            if i == si:
+                s[wi] = -margin
+                s[wi, LABELS.index(label)], s[wi, 0] = 0.0, -lead
+        out.append(s)
+    return out
+
+
+VALIDATION = [(["Ali", "Khan", "in", "Lahore"], ["B-PER", "I-PER", "O", "B-LOC"])]
+
+
 def test_the_choice_keeps_a_share_only_when_filling_beats_the_model():
-    validation = [(["Ali", "Khan", "in", "Lahore"], ["B-PER", "I-PER", "O", "B-LOC"])]
-    missed = [["B-PER", "I-PER", "O", "O"]]  # the model misses Lahore: the gazetteer's Lahore helps
-    choice = choose_language(TRAIN, validation, missed)
+    missed = _scores(["B-PER", "I-PER", "O", "O"])  # the model misses Lahore: the gazetteer's Lahore helps
+    choice = choose_language(TRAIN, VALIDATION, missed)
     assert (choice["mode"], choice["min_share"]) == ("fill", 0.3) and choice["gazetteer"][("Lahore",)] == "LOC"
-    assert choice["grid"]["fill"][0.3] == choice["grid"]["override"][0.3] == 1.0 > choice["model"]  # a tie: fill
-    perfect = [["B-PER", "I-PER", "O", "B-LOC"]]
-    assert choose_language(TRAIN, validation, perfect)["gazetteer"] is None  # a tie keeps the model alone
+    assert choice["outside_bias"] == 0.0 and choice["f1"] == 1.0  # every bias ties: the model's own
+    assert choice["grid"][0.0]["fill"][0.3] == choice["grid"][0.0]["override"][0.3] == 1.0 > choice["model"]
+    perfect = _scores(["B-PER", "I-PER", "O", "B-LOC"])
+    assert choose_language(TRAIN, VALIDATION, perfect)["f1"] is None  # a tie keeps the model alone
 
 
 def test_the_choice_overrides_where_the_model_mistypes_a_training_name():
-    validation = [(["Ali", "Khan", "in", "Lahore"], ["B-PER", "I-PER", "O", "B-LOC"])]
-    mistyped = [["B-ORG", "I-ORG", "O", "B-LOC"]]  # filling cannot touch the ORG; overriding retypes it
-    choice = choose_language(TRAIN, validation, mistyped)
-    assert choice["mode"] == "override" and choice["grid"]["override"][choice["min_share"]] == 1.0
-    assert choice["grid"]["fill"][choice["min_share"]] == choice["model"] == 0.5
+    mistyped = _scores(["B-ORG", "I-ORG", "O", "B-LOC"])  # filling cannot touch the ORG; overriding retypes it
+    choice = choose_language(TRAIN, VALIDATION, mistyped)
+    assert choice["mode"] == "override" and choice["grid"][0.0]["override"][choice["min_share"]] == 1.0
+    assert choice["grid"][0.0]["fill"][choice["min_share"]] == choice["model"] == 0.5
+
+
+def test_the_bias_and_the_gazetteer_are_chosen_together():
+    # "in" is a weak ORG (1.4 nats over O) and Lahore is missed: the gazetteer restores Lahore, and only
+    # an O bias above 1.4 removes the false ORG, so neither alone reaches F1 1
+    scores = _scores(["B-PER", "I-PER", "O", "O"], soft={(0, 2): ("B-ORG", 1.4)})
+    choice = choose_language(TRAIN, VALIDATION, scores, model_bias=0.5)
+    assert (choice["outside_bias"], choice["mode"], choice["f1"]) == (1.5, "fill", 1.0)  # the nearest bias that works
+    assert max(choice["grid"][0.5]["fill"].values()) < 1.0 and max(r["alone"] for r in choice["grid"].values()) < 1.0
+    alone_better = _scores(["B-PER", "I-PER", "O", "B-LOC"], soft={(0, 2): ("B-ORG", 1.4)})
+    choice = choose_language(TRAIN, VALIDATION, alone_better, model_bias=0.5)
+    assert (choice["outside_bias"], choice["mode"], choice["gazetteer"], choice["f1"]) == (1.5, None, None, 1.0)
+
+
+def test_stored_biases_load_back_and_apply_per_language(tmp_path):
+    save_gazetteers(tmp_path, {"urdu": {("Ali",): "PER"}}, 6, {}, {"urdu": "override"}, {"urdu": 2.5, "sindhi": -0.5})
+    stored = load_gazetteers(tmp_path)
+    assert stored.outside_biases == {"urdu": 2.5, "sindhi": -0.5}  # Sindhi: a bias with no entries
+    assert (stored.outside_bias("urdu", 1.0), stored.outside_bias("sindhi", 1.0), stored.outside_bias("pashto", 1.0),
+            stored.outside_bias(None, 1.0)) == (2.5, -0.5, 1.0, 1.0)
+
+
+@pytest.mark.parametrize("biases", ['{"english": 1}', '{"urdu": "high"}', '{"urdu": 99}', '[1]', '{"urdu": true}'])
+def test_a_malformed_bias_names_the_file(tmp_path, biases):
+    (tmp_path / GAZETTEER_FILE).write_text('{"format": "hubkit-gazetteer/1", "max_words": 6, "languages": {}, '
+                                           f'"outside_biases": {biases}}}')
+    with pytest.raises(GazetteerError, match='"outside_biases" must map') as err:
+        load_gazetteers(tmp_path)
+    assert str(tmp_path / GAZETTEER_FILE) in str(err.value)
 
 
 def test_hubkit_gazetteer_chooses_on_validation_and_tag_and_evaluate_use_it(silent_model, mini_dataset, tmp_path):
@@ -228,3 +279,16 @@ def test_hubkit_tag_overrides_a_model_that_tags_everything_where_the_file_says_s
     names = {("ثانیہ مرزا", "PER", 3, 13), ("پشاور", "LOC", 14, 19)}
     assert all(URDU_LINE[start:end] == words for words, _, start, end in names)
     assert names <= found["override"] and not names & found["fill"]
+
+
+def test_hubkit_tag_decodes_each_language_with_its_stored_bias_unless_one_is_given(silent_model, tmp_path):
+    save_gazetteers(silent_model, {}, 6, {}, {}, {"urdu": -20.0})  # no entries: Urdu alone tags every word
+    text = tmp_path / "in.txt"
+    text.write_text(URDU_LINE + "\n", encoding="utf-8")
+    found = {}
+    for extra in ([], ["--language", "sindhi"], ["--outside-bias", "20"], ["--no-gazetteer"]):
+        proc = _hubkit("tag", str(text), "--model", str(silent_model), "--quiet", "--threads", "1", *extra)
+        assert proc.returncode == 0, proc.stderr
+        found[" ".join(extra)] = json.loads(proc.stdout)["entities"]
+    assert found[""] and all(URDU_LINE[e["start"]:e["end"]] == e["text"] for e in found[""])
+    assert found["--language sindhi"] == found["--outside-bias 20"] == found["--no-gazetteer"] == []

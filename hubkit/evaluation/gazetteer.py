@@ -17,6 +17,7 @@ from typing import Iterable, NamedTuple
 
 from hubkit.data.labels import ENTITY_TYPES, entity_spans, ids_to_tags
 from hubkit.errors import HubkitError
+from hubkit.evaluation.calibration import BIAS_RANGE
 from hubkit.languages import LANGUAGES
 
 Gazetteer = dict[tuple[str, ...], str]
@@ -116,10 +117,16 @@ class GazetteerError(HubkitError):
 
 
 class StoredGazetteers(NamedTuple):
-    """A model folder's gazetteer.json: per language its entries and how they meet the model's tags."""
+    """A model folder's gazetteer.json: per language its entries, how they meet the model's tags,
+    and the O bias the model decodes that language with beside them (chosen together on validation)."""
     languages: Gazetteers
     max_words: int
     modes: dict[str, str]  # language -> a key of MODES; "fill" for a language a file leaves out
+    outside_biases: dict[str, float] = {}  # language -> O bias; the model's own for a language left out
+
+    def outside_bias(self, language: str | None, default: float) -> float:
+        """The O bias to decode `language` with next to these entries (`default`, the model's, when none)."""
+        return self.outside_biases.get(language, default)
 
     def apply(self, language: str | None, tokens: list[str], model_tags: list[str]) -> list[str]:
         """The model's tags with `language`'s entries in its mode; as they are for a language without entries."""
@@ -130,11 +137,13 @@ class StoredGazetteers(NamedTuple):
 
 
 def save_gazetteers(folder: str | Path, gazetteers: Gazetteers, max_words: int, about: dict,
-                    modes: dict[str, str] | None = None) -> Path:
+                    modes: dict[str, str] | None = None, outside_biases: dict[str, float] | None = None) -> Path:
     """Write one gazetteer per language into a model folder as gazetteer.json; `about` says how they
-    were built, `modes` how each language's entries meet the model's tags (default: fill)."""
+    were built, `modes` how each language's entries meet the model's tags (default: fill), and
+    `outside_biases` the O bias of each language that decodes with its own (default: the model's)."""
     body = {"format": FORMAT, "max_words": max_words, **about,
             "modes": {lang: (modes or {}).get(lang, "fill") for lang in gazetteers},
+            "outside_biases": dict(outside_biases or {}),
             "languages": {lang: [[list(words), etype] for words, etype in sorted(g.items())]
                           for lang, g in gazetteers.items()}}
     path = Path(folder) / GAZETTEER_FILE
@@ -166,7 +175,15 @@ def load_gazetteers(folder: str | Path) -> StoredGazetteers | None:
     if not isinstance(modes, dict) or not set(modes) <= set(languages) or not set(modes.values()) <= set(MODES):
         raise GazetteerError(f"{path}: \"modes\" must map languages of \"languages\" to one of {', '.join(MODES)}")
     return StoredGazetteers({lang: _entries(path, lang, entries, max_words) for lang, entries in languages.items()},
-                            max_words, modes)
+                            max_words, modes, _outside_biases(path, body.get("outside_biases", {})))
+
+
+def _outside_biases(path: Path, biases) -> dict[str, float]:
+    if not isinstance(biases, dict) or not set(biases) <= set(LANGUAGES) \
+            or not all(BIAS_RANGE.contains(b) for b in biases.values()):
+        raise GazetteerError(f"{path}: \"outside_biases\" must map some of {', '.join(LANGUAGES)} to "
+                             f"{BIAS_RANGE.describe()}")
+    return {lang: float(b) for lang, b in biases.items()}
 
 
 def _entries(path: Path, lang: str, entries, max_words: int) -> Gazetteer:

@@ -1,12 +1,16 @@
 """`hubkit gazetteer`: per language, a train-split gazetteer that fills the words a model leaves
-untagged (or overrides its tags), kept only where validation says it helps, and stored with the model.
+untagged (or overrides its tags), with the O bias the model decodes that language with beside it,
+kept only where validation says they help, and stored with the model.
 
-For each language the model's validation predictions are combined with gazetteers built with each
-`MIN_SHARE_GRID` share, in each of the MODES (fill: the model wins where they overlap; override:
-the gazetteer does; hubkit.evaluation.gazetteer). The pair with the best validation F1 is kept
-when it beats the model alone, and the language is left out otherwise. The kept entries and modes
-go into the model folder's gazetteer.json, which hubkit evaluate, hubkit tag and the Space then
-apply (their --no_gazetteer / --no-gazetteer turn it off). Test splits are never read here.
+For each language the model's validation scores are decoded at each O bias of `BIAS_GRID` and the
+tags combined with gazetteers built with each `MIN_SHARE_GRID` share, in each of the MODES (fill:
+the model wins where they overlap; override: the gazetteer does; hubkit.evaluation.gazetteer). The
+bias and gazetteer are chosen together because they interact: where the gazetteer restores the
+names training has seen, the model can be told to tag less of the rest. The triple (bias, mode,
+share) with the best validation F1 is kept when it beats the model alone at its own bias (a bias
+alone may win too), and the language is left out otherwise. The kept entries, modes and biases go
+into the model folder's gazetteer.json, which hubkit evaluate, hubkit tag and the Space then apply
+(their --no_gazetteer / --no-gazetteer turn it off). Test splits are never read here.
 """
 
 from __future__ import annotations
@@ -18,56 +22,86 @@ from hubkit.errors import HubkitError
 from hubkit.evaluation.gazetteer import GAZETTEER_FILE, MODES, build_gazetteer, save_gazetteers, sentence_pairs
 
 MIN_SHARE_GRID = (0.3, 0.5, 0.7)
+BIAS_GRID = tuple(round(0.25 * i, 2) for i in range(-4, 21))  # -1 to 5 nats: wider than calibrate's, for override
 MAX_WORDS = 6
 
 
-def choose_language(train: list, validation: list, predicted: list[list[str]], grid=MIN_SHARE_GRID,
-                    max_words: int = MAX_WORDS, modes=tuple(MODES)) -> dict:
-    """One language's choice: {"model": F1, "grid": {mode: {share: F1}}, "mode" and "min_share": the
-    best pair, or None when the model alone is at least as good, "gazetteer": its entries or None}.
-    Ties go to the earlier mode and share (fill before override: it changes less)."""
+def choose_language(train: list, validation: list, scores: list, model_bias: float = 0.0, grid=MIN_SHARE_GRID,
+                    biases=BIAS_GRID, max_words: int = MAX_WORDS, modes=tuple(MODES)) -> dict:
+    """One language's choice from its validation word scores (hubkit.evaluation.predict.word_scores):
+    {"model": F1 alone at `model_bias`, "model_bias", "grid": {bias: {"alone": F1, mode: {share: F1}}},
+    and the best "outside_bias", "mode", "min_share" (None, None: the bias alone), "gazetteer" (its
+    entries or None) and "f1"}, all None when nothing beats the model at its own bias. Ties go to the
+    bias nearest the model's, then to the model alone, fill, override (in that order: less changes),
+    then to the smaller share."""
     from hubkit.evaluation.metrics import score
+    from hubkit.evaluation.predict import decode_words
 
     gold = [tags for _, tags in validation]
     f1 = lambda tags: score(gold, tags)["overall"]["f1"]  # noqa: E731
-    alone = f1(predicted)
     built = {share: build_gazetteer(train, max_words, share) for share in grid}
-    rows = {mode: {share: f1([MODES[mode](tokens, p, built[share], max_words)
-                              for (tokens, _), p in zip(validation, predicted)]) for share in grid} for mode in modes}
-    mode, share = max(((m, s) for m in modes for s in grid), key=lambda pair: rows[pair[0]][pair[1]])
-    keep = rows[mode][share] > alone
-    return {"model": alone, "grid": rows, "mode": mode if keep else None, "min_share": share if keep else None,
-            "gazetteer": built[share] if keep else None}
+    rows = {}
+    for bias in sorted({*biases, model_bias}):
+        tags = decode_words(scores, True, bias)
+        rows[bias] = {"alone": f1(tags)} | {
+            mode: {share: f1([MODES[mode](tokens, t, built[share], max_words) for (tokens, _), t in zip(validation, tags)])
+                   for share in grid} for mode in modes}
+    candidates = [(b, m, s) for b in rows for m, s in [(None, None)] + [(m, s) for m in modes for s in grid]]
+    f1_of = lambda c: rows[c[0]]["alone"] if c[1] is None else rows[c[0]][c[1]][c[2]]  # noqa: E731
+    best = max(candidates, key=lambda c: (round(f1_of(c), 12), -abs(c[0] - model_bias)))  # first of equals
+    keep = f1_of(best) > rows[model_bias]["alone"]
+    bias, mode, share = best if keep else (None, None, None)
+    return {"model": rows[model_bias]["alone"], "model_bias": model_bias, "grid": rows, "outside_bias": bias,
+            "mode": mode, "min_share": share, "gazetteer": built[share] if mode else None,
+            "f1": f1_of(best) if keep else None}
 
 
 def choose_gazetteers(model, tokenizer, data: dict, split: str, batch_size: int = 32, max_length: int = 256) -> dict:
     """{language: choose_language(...)} for every language of `data` (load_ner_data with train and `split`)."""
-    from hubkit.evaluation.predict import predict_words
+    from hubkit.evaluation.calibration import model_outside_bias
+    from hubkit.evaluation.predict import word_scores
 
+    bias = model_outside_bias(model.config)
     return {lang: choose_language(sentence_pairs(data["train"][lang]), sentence_pairs(ds),
-                                  predict_words(model, tokenizer, ds, batch_size, max_length, desc=f"validating {lang}"))
+                                  word_scores(model, tokenizer, ds, batch_size, max_length, desc=f"validating {lang}"),
+                                  bias)
             for lang, ds in data[split].items()}
 
 
+def describe_choice(choice: dict) -> str:
+    """A kept choice in words (one of choose_language's, or of gazetteer.json's "choices")."""
+    entries = f"{choice['mode']}, share > {choice['min_share']:g}" if choice["mode"] else "no entries"
+    return f"{entries}, O bias {choice['outside_bias']:g}"
+
+
 def render(choices: dict) -> str:
-    """The validation F1 of every language, mode and share as a Markdown table, with what was kept."""
-    pairs = [(m, s) for m, row in next(iter(choices.values()))["grid"].items() for s in row]
-    lines = ["| language | model alone | " + " | ".join(f"{m}, share > {s:g}" for m, s in pairs) + " | kept |",
-             "|---" * (len(pairs) + 3) + "|"]
+    """Per language, validation F1 of the model alone at its own bias, the best of each way to decode
+    (alone at another bias, fill, override; each at its best bias and share), and what was kept."""
+    lines = ["| language | model alone | best alone | best fill | best override | kept |", "|---" * 6 + "|"]
     for lang, c in choices.items():
-        kept = f"{c['mode']}, share > {c['min_share']:g}, {len(c['gazetteer'])} entries" if c["gazetteer"] else "no"
-        lines.append(f"| {lang} | {100 * c['model']:.2f} | "
-                     + " | ".join(f"{100 * c['grid'][m][s]:.2f}" for m, s in pairs) + f" | {kept} |")
+        cells = []
+        for mode in ("alone", *MODES):
+            f1, bias, share = max((row["alone"], b, None) if mode == "alone" else
+                                  max((f, b, s) for s, f in row[mode].items()) for b, row in c["grid"].items())
+            cells.append(f"{100 * f1:.2f} (O bias {bias:g}" + (f", share > {share:g})" if share else ")"))
+        kept = describe_choice(c) + (f", {len(c['gazetteer'])} entries" if c["gazetteer"] else "") if c["f1"] else "no"
+        lines.append(f"| {lang} | {100 * c['model']:.2f} (O bias {c['model_bias']:g}) | " + " | ".join(cells)
+                     + f" | {kept} |")
     return "\n".join(lines)
 
 
 def about(choices: dict, dataset: str, split: str) -> dict:
     """What gazetteer.json says of itself: where it came from and what validation said (F1 in %)."""
+    pct = lambda f: round(100 * f, 2)  # noqa: E731
     return {"built_from": f"train split of {Path(dataset).name if Path(dataset).exists() else dataset}",
-            "chosen_on": split, "criterion": "validation F1 of the language, with the gazetteer against the model alone",
-            "choices": {lang: {"mode": c["mode"], "min_share": c["min_share"], "model_f1": round(100 * c["model"], 2),
-                               "f1": {m: {str(s): round(100 * f, 2) for s, f in row.items()}
-                                      for m, row in c["grid"].items()}}
+            "chosen_on": split, "criterion": "validation F1 of the language, with the O bias and gazetteer chosen "
+                                             "together, against the model alone at its own O bias",
+            "choices": {lang: {"outside_bias": c["outside_bias"], "mode": c["mode"], "min_share": c["min_share"],
+                               "model_bias": c["model_bias"], "model_f1": pct(c["model"]),
+                               "f1": pct(c["f1"]) if c["f1"] is not None else None,
+                               "grid": {f"{b:g}": {"alone": pct(row["alone"])}
+                                        | {m: {f"{s:g}": pct(f) for s, f in row[m].items()} for m in MODES if m in row}
+                                        for b, row in c["grid"].items()}}
                         for lang, c in choices.items()}}
 
 
@@ -87,16 +121,18 @@ def _cli_gazetteer(args: argparse.Namespace) -> int:
     choices = choose_gazetteers(model, tokenizer, data, args.split, args.batch_size,
                                 min(args.max_length, model_max_length(model)))
     print(render(choices))
-    kept = {lang: c["gazetteer"] for lang, c in choices.items() if c["gazetteer"]}
+    kept = {lang: c for lang, c in choices.items() if c["f1"] is not None}
     if args.dry_run:
         return 0
     if not kept:
         (folder / GAZETTEER_FILE).unlink(missing_ok=True)
-        print(f"no language scores higher with a gazetteer: {folder} tags with the model alone")
+        print(f"no language scores higher with a gazetteer or its own O bias: {folder} tags with the model alone")
         return 0
-    path = save_gazetteers(folder, kept, MAX_WORDS, about(choices, args.dataset, args.split),
-                           {lang: choices[lang]["mode"] for lang in kept})
-    print(f"wrote {path} ({', '.join(kept)})")
+    entries = {lang: c["gazetteer"] for lang, c in kept.items() if c["gazetteer"]}
+    path = save_gazetteers(folder, entries, MAX_WORDS, about(choices, args.dataset, args.split),
+                           {lang: kept[lang]["mode"] for lang in entries},
+                           {lang: c["outside_bias"] for lang, c in kept.items()})
+    print(f"wrote {path} ({', '.join(f'{lang}: {describe_choice(c)}' for lang, c in kept.items())})")
     return 0
 
 
@@ -105,12 +141,14 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     from hubkit.evaluation.predict import add_choosing_options
 
     p = subparsers.add_parser(
-        "gazetteer", help="store with a model the train-split names that fill or override its tags, where validation says so",
+        "gazetteer", help="store with a model the train-split names that fill or override its tags, and an O bias, per "
+                           "language, where validation says so",
         description="Per language: build gazetteers from the train split (entries whose words are that entity in more "
                     f"than {', '.join(f'{s:g}' for s in MIN_SHARE_GRID)} of their training occurrences), combine them "
                     "with the model's validation predictions (fill: add matches where the model tagged nothing; "
-                    "override: matches replace the model's entities they overlap), and keep the best mode and share "
-                    f"when it beats the model alone. Writes {GAZETTEER_FILE} into the model folder; hubkit evaluate, "
+                    "override: matches replace the model's entities they overlap) at each O bias from "
+                    f"{BIAS_GRID[0]:g} to {BIAS_GRID[-1]:g} (step 0.25), and keep the best bias, mode and share "
+                    f"when it beats the model alone at its own bias. Writes {GAZETTEER_FILE} into the model folder; hubkit evaluate, "
                     "hubkit tag and the Space then use it.")
     add_choosing_options(p)
     p.add_argument("--dry_run", action="store_true", help="print the choice, write nothing")

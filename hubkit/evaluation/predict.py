@@ -25,33 +25,42 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
                   outside_bias: float | None = None, gazetteer=None) -> list[list[str]]:
     """One predicted tag per word for every sentence of `ds` (windows stitched back); with
     `bio_decoding` the best BIO-valid sequence of each sentence (hubkit.evaluation.decoding), else argmax.
-    `outside_bias` None: the model's own (hubkit.evaluation.calibration; 0 when never calibrated).
-    `gazetteer` (hubkit.evaluation.gazetteer.StoredGazetteers): the sentence's language's matches
-    fill the words the model leaves untagged, or override its tags, as its mode says."""
+    `outside_bias` None: the model's own (hubkit.evaluation.calibration; 0 when never calibrated), or
+    the one `gazetteer` stores for the sentence's language; a number: that bias for every sentence.
+    `gazetteer` (hubkit.evaluation.gazetteer.StoredGazetteers): see decode_with_gazetteer."""
     scores = word_scores(model, tokenizer, ds, batch_size, max_length, accelerator, desc, progress)
     bias = model_outside_bias(_config_of(model, accelerator)) if outside_bias is None else outside_bias
-    return with_gazetteer(ds, decode_words(scores, bio_decoding, bias), gazetteer)
+    return decode_with_gazetteer(ds, scores, bio_decoding, bias, gazetteer, language_biases=outside_bias is None)
 
 
-def with_gazetteer(ds, tags: list[list[str]], gazetteer) -> list[list[str]]:
-    """Every sentence's tags with the gazetteer of its language (the dataset's hubkit_lang) applied;
-    `gazetteer` is a hubkit.evaluation.gazetteer.StoredGazetteers, or None: the tags as they are."""
+def decode_with_gazetteer(ds, scores, bio_decoding: bool, outside_bias: float, gazetteer,
+                          language_biases: bool = True) -> list[list[str]]:
+    """Tags of every sentence of `ds` from its word scores, as the model tags beside its gazetteer
+    (a hubkit.evaluation.gazetteer.StoredGazetteers, or None: the model alone, at `outside_bias`).
+    Each sentence is decoded with the O bias the gazetteer stores for its language (hubkit_lang;
+    `outside_bias` where it stores none, or for all when `language_biases` is False), then that
+    language's entries fill or override the tags."""
     if gazetteer is None:
-        return tags
+        return decode_words(scores, bio_decoding, outside_bias)
     if LANG_COLUMN not in ds.column_names:
         raise ValueError(f"a gazetteer is per language, and these sentences have no {LANG_COLUMN} column")
-    return [gazetteer.apply(lang, words, t) for words, t, lang in zip(ds["tokens"], tags, ds[LANG_COLUMN])]
+    langs = ds[LANG_COLUMN]
+    biases = [gazetteer.outside_bias(lang, outside_bias) if language_biases else outside_bias for lang in langs]
+    tags = decode_words(scores, bio_decoding, biases)
+    return [gazetteer.apply(lang, words, t) for words, t, lang in zip(ds["tokens"], tags, langs)]
 
 
 def _config_of(model, accelerator=None):
     return (accelerator.unwrap_model(model) if accelerator is not None else model).config
 
 
-def decode_words(scores, bio_decoding: bool = True, outside_bias: float = 0.0) -> list[list[str]]:
-    """Tags of every sentence from its (words, labels) log-probabilities (word_scores)."""
+def decode_words(scores, bio_decoding: bool = True, outside_bias: float | list[float] = 0.0) -> list[list[str]]:
+    """Tags of every sentence from its (words, labels) log-probabilities (word_scores), with one O
+    bias for all or one per sentence (a list)."""
     from hubkit.evaluation.decoding import decode
 
-    return [[LABELS[i] for i in decode(s, bio=bio_decoding, outside_bias=outside_bias)] for s in scores]
+    biases = outside_bias if isinstance(outside_bias, list) else [outside_bias] * len(scores)
+    return [[LABELS[i] for i in decode(s, bio=bio_decoding, outside_bias=b)] for s, b in zip(scores, biases)]
 
 
 def word_scores(model, tokenizer, ds, batch_size: int = 32, max_length: int = 256, accelerator=None,
@@ -209,8 +218,9 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no_bio_decoding", action="store_true",
                    help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")
     p.add_argument("--outside_bias", type=ranged(BIAS_RANGE), default=None,
-                   help="added to every word's O log-probability before decoding (default: the model's "
-                        f"{CONFIG_KEY} from `hubkit calibrate`, else 0)")
+                   help="added to every word's O log-probability before decoding, in every language (default: "
+                        "the language's bias in the model's gazetteer.json, from `hubkit gazetteer`, else the "
+                        f"model's {CONFIG_KEY} from `hubkit calibrate`, else 0)")
     p.add_argument("--no_gazetteer", action="store_true",
                    help="score the model alone, without the gazetteer.json stored with it (hubkit gazetteer)")
     p.set_defaults(func=_cli_evaluate)

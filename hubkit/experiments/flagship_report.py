@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hubkit.evaluation.calibration import RESULT_FILE, folder_outside_bias, grid_row
 from hubkit.evaluation.gazetteer import GAZETTEER_FILE
+from hubkit.evaluation.gazetteer_fill import describe_choice
 from hubkit.hardware import cpu_flags, cpu_has_native_bf16
 from hubkit.languages import LANGUAGES
 
@@ -69,7 +70,7 @@ def _test_pass(folder: Path, dataset: str) -> dict:
     from hubkit.evaluation.calibration import model_outside_bias
     from hubkit.evaluation.metrics import compute_metrics
     from hubkit.evaluation.gazetteer import load_gazetteers
-    from hubkit.evaluation.predict import decode_words, with_gazetteer, word_scores
+    from hubkit.evaluation.predict import decode_with_gazetteer, decode_words, word_scores
     from hubkit.models.encoders import load_token_classifier
 
     model, tokenizer = load_token_classifier(str(folder))
@@ -79,7 +80,7 @@ def _test_pass(folder: Path, dataset: str) -> dict:
     gold, langs = [[LABELS[t] for t in tags] for tags in test["ner_tags"]], test[LANG_COLUMN]
     plain = decode_words(scores, True, bias)
     gazetteer = load_gazetteers(folder)
-    viterbi = with_gazetteer(test, plain, gazetteer)
+    viterbi = decode_with_gazetteer(test, scores, True, bias, gazetteer)
     breakdown = {lang: sentence_breakdown([g for g, l in zip(gold, langs) if l == lang],
                                           [p for p, l in zip(viterbi, langs) if l == lang]) for lang in LANGS}
     return {"test_viterbi": compute_metrics(gold, viterbi, langs), "outside_bias": bias,
@@ -91,14 +92,15 @@ def _test_pass(folder: Path, dataset: str) -> dict:
 
 
 def gazetteer_of(folder: Path) -> dict | None:
-    """The languages of the folder's gazetteer.json (hubkit gazetteer) with their chosen mode and
-    share and validation F1 alone and with it; None when it has none."""
+    """The languages the folder's gazetteer.json (hubkit gazetteer) decodes differently from the model
+    alone, with their chosen mode and share (None: its O bias only), O bias, and validation F1 alone
+    and as chosen; None when it has no such file."""
     path = folder / GAZETTEER_FILE
     if not path.is_file():
         return None
     choices = json.loads(path.read_text(encoding="utf-8"))["choices"]
-    return {lang: {"mode": c["mode"], "min_share": c["min_share"], "model_f1": c["model_f1"],
-                   "gazetteer_f1": c["f1"][c["mode"]][str(c["min_share"])]} for lang, c in choices.items() if c["mode"]}
+    return {lang: {key: c[key] for key in ("mode", "min_share", "outside_bias", "model_f1")} | {"gazetteer_f1": c["f1"]}
+            for lang, c in choices.items() if c["f1"] is not None}
 
 
 def novelty_by_language(dataset: str, test, gold: list[list[str]], pred: list[list[str]]) -> dict:
@@ -382,11 +384,11 @@ def render_gazetteer(seeds: list[dict]) -> list[str]:
     if not seeds:
         return []
     lines = ["## Gazetteer chosen on validation (`hubkit gazetteer`): F1 of the model alone and with it", "",
-             "| language | mode, share chosen (per seed) | validation: alone | validation: with it | test: alone "
+             "| language | mode, share and O bias chosen (per seed) | validation: alone | validation: with it | test: alone "
              "| test: with it | test difference |", "|---|---|---|---|---|---|---|"]
     for lang in LANGS:
         chosen = [s["gazetteer"].get(lang) for s in seeds]
-        shares = ", ".join(f"{c['mode']} {c['min_share']:g}" if c else "none" for c in chosen)
+        shares = "; ".join(describe_choice(c) if c else "none" for c in chosen)
         val_alone = [c["model_f1"] for c in chosen if c]
         val_filled = [c["gazetteer_f1"] for c in chosen if c]
         a = [s["test_without_gazetteer_f1"][lang] for s in seeds]
@@ -483,10 +485,11 @@ def write_release_card(folder: Path, dataset: str, seeds: list[dict], cpu: str) 
 def _gazetteer_note(gazetteer: dict | None) -> list[str]:
     if not gazetteer:
         return []
-    kept = ", ".join(f"{lang} ({g['mode']}, share > {g['min_share']:g}; validation F1 {g['model_f1']:.2f} -> "
+    kept = ", ".join(f"{lang} ({describe_choice(g)}; validation F1 {g['model_f1']:.2f} -> "
                      f"{g['gazetteer_f1']:.2f})" for lang, g in gazetteer.items())
     return ["", f"The model's tags are combined with `{GAZETTEER_FILE}`: the train split's names, per language, "
             "filling the words the model leaves untagged (fill) or replacing the entities they overlap (override), "
+            "with an O bias for the language chosen together with them, "
             f"kept where validation F1 rose (`hubkit gazetteer`): {kept}. `hubkit tag`, `hubkit evaluate` "
             "and the Space apply it (`--no-gazetteer` / `--no_gazetteer` to tag with the model alone); "
             "`transformers.pipeline` does not."]

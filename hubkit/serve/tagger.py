@@ -160,8 +160,10 @@ class Tagger:
         self.tokenizer = tokenizer
         self.batch_size = batch_size
         self.bio_decoding = bio_decoding  # best BIO-valid sequence per sentence (hubkit.evaluation.decoding), else argmax
-        # None: the bias `hubkit calibrate` stored with the model (0 for one never calibrated)
+        # None: the bias `hubkit calibrate` stored with the model (0 for one never calibrated), or the
+        # gazetteer's for the text's language; a number: that bias for every text
         self.outside_bias = model_outside_bias(model.config) if outside_bias is None else outside_bias
+        self.language_biases = outside_bias is None
         # hubkit.evaluation.gazetteer.StoredGazetteers: names from training, per language, filling or
         # overriding the model's tags; the text's language is `language`, else guessed per text (hubkit.serve.langid)
         if language is not None and language not in LANGUAGES:
@@ -258,11 +260,16 @@ class Tagger:
             word_ids = [[None] * (width - len(w)) + list(w) for w in word_ids]
         return {k: v.to(self.device) for k, v in padded.items()}, word_ids
 
+    def _bias(self, language: str | None) -> float:
+        if self.gazetteer and self.language_biases:
+            return self.gazetteer.outside_bias(language, self.outside_bias)
+        return self.outside_bias
+
     def _decode(self, probs, words: Sequence[Word], language: str | None = None) -> tuple[list[str], list[float]]:
         """(tags, the model's probability of each tag) of one sentence from its (words, labels) probabilities."""
         if not len(probs):
             return [], []
-        ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding, outside_bias=self.outside_bias)
+        ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding, outside_bias=self._bias(language))
         tags = repair_bio([LABELS[i] for i in ids])  # argmax: I-X after O read as B-X, in every format
         if self.gazetteer:
             tags = self.gazetteer.apply(language, [w.text for w in words], tags)
@@ -426,8 +433,9 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-bio-decoding", action="store_true",
                    help="tag each word by its argmax instead of the best BIO-valid sequence (Viterbi)")
     p.add_argument("--outside-bias", type=ranged(BIAS_RANGE), default=None,
-                   help="added to every word's O log-probability before decoding (default: the model's "
-                        f"{CONFIG_KEY} from `hubkit calibrate`, else 0)")
+                   help="added to every word's O log-probability before decoding, in every language (default: "
+                        "the language's bias in the model's gazetteer.json, from `hubkit gazetteer`, else the "
+                        f"model's {CONFIG_KEY} from `hubkit calibrate`, else 0)")
     p.add_argument("--no-gazetteer", action="store_true",
                    help="tag with the model alone, without the gazetteer.json stored with it (hubkit gazetteer)")
     p.add_argument("--language", choices=list(LANGUAGES), default=None,
