@@ -11,7 +11,7 @@ import pytest
 from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, GazetteerError, StoredGazetteers, build_gazetteer,
                                          fill_from_gazetteer, load_gazetteers, override_with_gazetteer,
                                          save_gazetteers, tag_sentence)
-from hubkit.evaluation.gazetteer_fill import choose_language
+from hubkit.evaluation.gazetteer_fill import choose_language, render
 
 TRAIN = [
     (["Ali", "Khan", "went", "to", "Lahore"], ["B-PER", "I-PER", "O", "O", "B-LOC"]),
@@ -194,6 +194,9 @@ def test_the_bias_and_the_gazetteer_are_chosen_together():
     choice = choose_language(TRAIN, VALIDATION, scores, model_bias=0.5)
     assert (choice["outside_bias"], choice["mode"], choice["f1"]) == (1.5, "fill", 1.0)  # the nearest bias that works
     assert max(choice["grid"][0.5]["fill"].values()) < 1.0 and max(r["alone"] for r in choice["grid"].values()) < 1.0
+    table = render({"urdu": choice})  # each way's best cell is the one the tie rule keeps
+    assert "| 50.00 (O bias 0.5) | 66.67 (O bias 1.5) | 100.00 (O bias 1.5, share > 0.3) |" in table
+    assert table.rstrip().endswith("| fill, share > 0.3, O bias 1.5, 4 entries |")
     alone_better = _scores(["B-PER", "I-PER", "O", "B-LOC"], soft={(0, 2): ("B-ORG", 1.4)})
     choice = choose_language(TRAIN, VALIDATION, alone_better, model_bias=0.5)
     assert (choice["outside_bias"], choice["mode"], choice["gazetteer"], choice["f1"]) == (1.5, None, None, 1.0)
@@ -292,3 +295,19 @@ def test_hubkit_tag_decodes_each_language_with_its_stored_bias_unless_one_is_giv
         found[" ".join(extra)] = json.loads(proc.stdout)["entities"]
     assert found[""] and all(URDU_LINE[e["start"]:e["end"]] == e["text"] for e in found[""])
     assert found["--language sindhi"] == found["--outside-bias 20"] == found["--no-gazetteer"] == []
+
+
+def test_each_sentence_is_decoded_with_its_languages_bias_then_its_entries():
+    from datasets import Dataset
+
+    from hubkit.data.loading import LANG_COLUMN
+    from hubkit.evaluation.predict import decode_with_gazetteer
+
+    ds = Dataset.from_dict({"tokens": [["Ali", "in", "Lahore"]] * 3, LANG_COLUMN: ["urdu", "sindhi", "pashto"]})
+    weak = _scores(["B-PER", "O", "O"], soft={(0, 0): ("B-PER", 1.0)}) * 3  # Ali is PER by 1 nat
+    stored = StoredGazetteers({"sindhi": {("Lahore",): "LOC"}}, 6, {}, {"urdu": 2.0, "sindhi": 0.5})
+    got = decode_with_gazetteer(ds, weak, True, 0.0, stored)
+    assert got == [["O", "O", "O"], ["B-PER", "O", "B-LOC"], ["B-PER", "O", "O"]]  # urdu 2, sindhi 0.5 + entries, pashto 0
+    assert decode_with_gazetteer(ds, weak, True, 3.0, stored, language_biases=False) == [["O", "O", "O"],
+                                                                                         ["O", "O", "B-LOC"],
+                                                                                         ["O", "O", "O"]]

@@ -81,13 +81,23 @@ def render(choices: dict) -> str:
     for lang, c in choices.items():
         cells = []
         for mode in ("alone", *MODES):
-            f1, bias, share = max((row["alone"], b, None) if mode == "alone" else
-                                  max((f, b, s) for s, f in row[mode].items()) for b, row in c["grid"].items())
+            f1, bias, share = _best_cell(c, mode)
             cells.append(f"{100 * f1:.2f} (O bias {bias:g}" + (f", share > {share:g})" if share else ")"))
         kept = describe_choice(c) + (f", {len(c['gazetteer'])} entries" if c["gazetteer"] else "") if c["f1"] else "no"
         lines.append(f"| {lang} | {100 * c['model']:.2f} (O bias {c['model_bias']:g}) | " + " | ".join(cells)
                      + f" | {kept} |")
     return "\n".join(lines)
+
+
+def _best_cell(choice: dict, mode: str) -> tuple:
+    """(F1, bias, share) of one way to decode at its best bias and share (share None for "alone"),
+    ties broken as choose_language breaks them."""
+    grid = choice["grid"]
+    if mode == "alone":
+        cells = [(row["alone"], bias, None) for bias, row in grid.items()]
+    else:
+        cells = [(f1, bias, share) for bias, row in grid.items() for share, f1 in row[mode].items()]
+    return max(cells, key=lambda c: (round(c[0], 12), -abs(c[1] - choice["model_bias"]), -(c[2] or 0)))
 
 
 def about(choices: dict, dataset: str, split: str) -> dict:
