@@ -308,6 +308,6 @@ def test_each_sentence_is_decoded_with_its_languages_bias_then_its_entries():
     stored = StoredGazetteers({"sindhi": {("Lahore",): "LOC"}}, 6, {}, {"urdu": 2.0, "sindhi": 0.5})
     got = decode_with_gazetteer(ds, weak, True, 0.0, stored)
     assert got == [["O", "O", "O"], ["B-PER", "O", "B-LOC"], ["B-PER", "O", "O"]]  # urdu 2, sindhi 0.5 + entries, pashto 0
-    assert decode_with_gazetteer(ds, weak, True, 3.0, stored, language_biases=False) == [["O", "O", "O"],
-                                                                                         ["O", "O", "B-LOC"],
-                                                                                         ["O", "O", "O"]]
+    assert decode_with_gazetteer(ds, weak, True, 3.0, stored.at_bias(3.0)) == [["O", "O", "O"], ["O", "O", "B-LOC"],
+                                                                                ["O", "O", "O"]]
+    assert stored.at_bias(None) is stored

@@ -128,6 +128,11 @@ class StoredGazetteers(NamedTuple):
         """The O bias to decode `language` with next to these entries (`default`, the model's, when none)."""
         return self.outside_biases.get(language, default)
 
+    def at_bias(self, bias: float | None) -> "StoredGazetteers":
+        """These entries, with every language decoded at `bias` when one is given (a user's
+        --outside_bias wins over the stored ones); as they are for None."""
+        return self if bias is None else self._replace(outside_biases={})
+
     def apply(self, language: str | None, tokens: list[str], model_tags: list[str]) -> list[str]:
         """The model's tags with `language`'s entries in its mode; as they are for a language without entries."""
         entries = self.languages.get(language)

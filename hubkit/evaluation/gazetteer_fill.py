@@ -46,14 +46,27 @@ def choose_language(train: list, validation: list, scores: list, model_bias: flo
         rows[bias] = {"alone": f1(tags)} | {
             mode: {share: f1([MODES[mode](tokens, t, built[share], max_words) for (tokens, _), t in zip(validation, tags)])
                    for share in grid} for mode in modes}
-    candidates = [(b, m, s) for b in rows for m, s in [(None, None)] + [(m, s) for m in modes for s in grid]]
-    f1_of = lambda c: rows[c[0]]["alone"] if c[1] is None else rows[c[0]][c[1]][c[2]]  # noqa: E731
-    best = max(candidates, key=lambda c: (round(f1_of(c), 12), -abs(c[0] - model_bias)))  # first of equals
-    keep = f1_of(best) > rows[model_bias]["alone"]
-    bias, mode, share = best if keep else (None, None, None)
-    return {"model": rows[model_bias]["alone"], "model_bias": model_bias, "grid": rows, "outside_bias": bias,
-            "mode": mode, "min_share": share, "gazetteer": built[share] if mode else None,
-            "f1": f1_of(best) if keep else None}
+    alone = rows[model_bias]["alone"]
+    best_f1, bias, mode, share = _best(_cells(rows), model_bias)
+    if best_f1 <= alone:
+        best_f1 = bias = mode = share = None
+    return {"model": alone, "model_bias": model_bias, "grid": rows, "outside_bias": bias, "mode": mode,
+            "min_share": share, "gazetteer": built[share] if mode else None, "f1": best_f1}
+
+
+def _cells(grid: dict) -> list[tuple]:
+    """(F1, bias, mode, share) of every way to decode in a choice's grid, in the order ties prefer at
+    one bias: the model alone (mode and share None), then each mode in turn, smaller shares first."""
+    cells = []
+    for bias, row in grid.items():
+        cells.append((row["alone"], bias, None, None))
+        cells += [(f1, bias, mode, share) for mode in MODES if mode in row for share, f1 in row[mode].items()]
+    return cells
+
+
+def _best(cells: list[tuple], model_bias: float) -> tuple:
+    """The cell with the best F1; of equals, the bias nearest the model's, then the first of `cells`."""
+    return max(cells, key=lambda c: (round(c[0], 12), -abs(c[1] - model_bias)))
 
 
 def choose_gazetteers(model, tokenizer, data: dict, split: str, batch_size: int = 32, max_length: int = 256) -> dict:
@@ -80,24 +93,14 @@ def render(choices: dict) -> str:
     lines = ["| language | model alone | best alone | best fill | best override | kept |", "|---" * 6 + "|"]
     for lang, c in choices.items():
         cells = []
-        for mode in ("alone", *MODES):
-            f1, bias, share = _best_cell(c, mode)
+        for mode in (None, *MODES):  # None: the model alone
+            f1, bias, _, share = _best([cell for cell in _cells(c["grid"]) if cell[2] == mode], c["model_bias"])
             cells.append(f"{100 * f1:.2f} (O bias {bias:g}" + (f", share > {share:g})" if share else ")"))
-        kept = describe_choice(c) + (f", {len(c['gazetteer'])} entries" if c["gazetteer"] else "") if c["f1"] else "no"
+        kept = "no" if c["f1"] is None else describe_choice(c) + (
+            f", {len(c['gazetteer'])} entries" if c["gazetteer"] else "")
         lines.append(f"| {lang} | {100 * c['model']:.2f} (O bias {c['model_bias']:g}) | " + " | ".join(cells)
                      + f" | {kept} |")
     return "\n".join(lines)
-
-
-def _best_cell(choice: dict, mode: str) -> tuple:
-    """(F1, bias, share) of one way to decode at its best bias and share (share None for "alone"),
-    ties broken as choose_language breaks them."""
-    grid = choice["grid"]
-    if mode == "alone":
-        cells = [(row["alone"], bias, None) for bias, row in grid.items()]
-    else:
-        cells = [(f1, bias, share) for bias, row in grid.items() for share, f1 in row[mode].items()]
-    return max(cells, key=lambda c: (round(c[0], 12), -abs(c[1] - choice["model_bias"]), -(c[2] or 0)))
 
 
 def about(choices: dict, dataset: str, split: str) -> dict:

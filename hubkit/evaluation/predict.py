@@ -30,23 +30,21 @@ def predict_words(model, tokenizer, ds, batch_size: int = 32, max_length: int = 
     `gazetteer` (hubkit.evaluation.gazetteer.StoredGazetteers): see decode_with_gazetteer."""
     scores = word_scores(model, tokenizer, ds, batch_size, max_length, accelerator, desc, progress)
     bias = model_outside_bias(_config_of(model, accelerator)) if outside_bias is None else outside_bias
-    return decode_with_gazetteer(ds, scores, bio_decoding, bias, gazetteer, language_biases=outside_bias is None)
+    gazetteer = gazetteer.at_bias(outside_bias) if gazetteer is not None else None
+    return decode_with_gazetteer(ds, scores, bio_decoding, bias, gazetteer)
 
 
-def decode_with_gazetteer(ds, scores, bio_decoding: bool, outside_bias: float, gazetteer,
-                          language_biases: bool = True) -> list[list[str]]:
+def decode_with_gazetteer(ds, scores, bio_decoding: bool, outside_bias: float, gazetteer) -> list[list[str]]:
     """Tags of every sentence of `ds` from its word scores, as the model tags beside its gazetteer
     (a hubkit.evaluation.gazetteer.StoredGazetteers, or None: the model alone, at `outside_bias`).
     Each sentence is decoded with the O bias the gazetteer stores for its language (hubkit_lang;
-    `outside_bias` where it stores none, or for all when `language_biases` is False), then that
-    language's entries fill or override the tags."""
+    `outside_bias` where it stores none), then that language's entries fill or override the tags."""
     if gazetteer is None:
         return decode_words(scores, bio_decoding, outside_bias)
     if LANG_COLUMN not in ds.column_names:
         raise ValueError(f"a gazetteer is per language, and these sentences have no {LANG_COLUMN} column")
     langs = ds[LANG_COLUMN]
-    biases = [gazetteer.outside_bias(lang, outside_bias) if language_biases else outside_bias for lang in langs]
-    tags = decode_words(scores, bio_decoding, biases)
+    tags = decode_words(scores, bio_decoding, [gazetteer.outside_bias(lang, outside_bias) for lang in langs])
     return [gazetteer.apply(lang, words, t) for words, t, lang in zip(ds["tokens"], tags, langs)]
 
 

@@ -163,12 +163,11 @@ class Tagger:
         # None: the bias `hubkit calibrate` stored with the model (0 for one never calibrated), or the
         # gazetteer's for the text's language; a number: that bias for every text
         self.outside_bias = model_outside_bias(model.config) if outside_bias is None else outside_bias
-        self.language_biases = outside_bias is None
         # hubkit.evaluation.gazetteer.StoredGazetteers: names from training, per language, filling or
         # overriding the model's tags; the text's language is `language`, else guessed per text (hubkit.serve.langid)
         if language is not None and language not in LANGUAGES:
             raise ValueError(f"language {language!r} is not one of {', '.join(LANGUAGES)}")
-        self.gazetteer, self.language = gazetteer, language
+        self.gazetteer, self.language = (gazetteer.at_bias(outside_bias) if gazetteer else None), language
         limit = model_max_length(model)
         tok_limit = getattr(tokenizer, "model_max_length", None) or limit
         self.max_length = min(max_length or limit, limit, tok_limit if tok_limit < 10**6 else limit)
@@ -260,16 +259,12 @@ class Tagger:
             word_ids = [[None] * (width - len(w)) + list(w) for w in word_ids]
         return {k: v.to(self.device) for k, v in padded.items()}, word_ids
 
-    def _bias(self, language: str | None) -> float:
-        if self.gazetteer and self.language_biases:
-            return self.gazetteer.outside_bias(language, self.outside_bias)
-        return self.outside_bias
-
     def _decode(self, probs, words: Sequence[Word], language: str | None = None) -> tuple[list[str], list[float]]:
         """(tags, the model's probability of each tag) of one sentence from its (words, labels) probabilities."""
         if not len(probs):
             return [], []
-        ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding, outside_bias=self._bias(language))
+        bias = self.gazetteer.outside_bias(language, self.outside_bias) if self.gazetteer else self.outside_bias
+        ids = decode(np.log(np.clip(probs, 1e-12, 1.0)), bio=self.bio_decoding, outside_bias=bias)
         tags = repair_bio([LABELS[i] for i in ids])  # argmax: I-X after O read as B-X, in every format
         if self.gazetteer:
             tags = self.gazetteer.apply(language, [w.text for w in words], tags)
