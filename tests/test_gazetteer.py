@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, GazetteerError, StoredGazetteers, build_gazetteer,
-                                         fill_from_gazetteer, load_gazetteers, override_with_gazetteer,
-                                         save_gazetteers, tag_sentence)
+                                         fill_from_gazetteer, load_gazetteers, override_outside_longer_entities,
+                                         override_with_gazetteer, save_gazetteers, tag_sentence)
 from hubkit.evaluation.gazetteer_fill import choose_language, render
 
 TRAIN = [
@@ -58,6 +58,28 @@ def test_override_replaces_the_model_entities_a_match_overlaps_and_keeps_the_res
     model = ["B-ORG", "I-ORG", "I-ORG", "O", "B-LOC"]  # the ORG overlaps the PER entry: the whole ORG goes
     assert override_with_gazetteer(tokens, model, gazetteer) == ["B-PER", "I-PER", "O", "O", "B-LOC"]
     assert fill_from_gazetteer(tokens, model, gazetteer) == model
+
+
+# Imran Khan founded Pakistan Tehreek-e-Insaf (Shahmukhi): the party's name holds a place's
+PTI_LINE = "عمران خان نے پاکستان تحریک انصاف دی بنیاد رکھی".split()
+PTI_MODEL = ["B-PER", "I-PER", "O", "B-ORG", "I-ORG", "I-ORG", "O", "O", "O"]
+
+
+def test_override_nested_keeps_the_models_longer_entity_around_a_match():
+    gazetteer = {("پاکستان",): "LOC", ("عمران", "خان"): "PER"}
+    assert override_with_gazetteer(PTI_LINE, PTI_MODEL, gazetteer)[3:6] == ["B-LOC", "O", "O"]  # the ORG is lost
+    assert override_outside_longer_entities(PTI_LINE, PTI_MODEL, gazetteer) == PTI_MODEL
+
+
+def test_override_nested_still_overrides_what_is_not_nested():
+    tokens = ["Ali", "Khan", "Market", "in", "Quetta"]
+    gazetteer = {("Ali", "Khan"): "PER", ("Market", "in"): "LOC", ("Quetta",): "LOC"}
+    # as long as the match (retyped), crossing it, or shorter than it: the match wins each time
+    for model, expected in [(["B-ORG", "I-ORG", "O", "O", "B-ORG"], ["B-PER", "I-PER", "B-LOC", "I-LOC", "B-LOC"]),
+                            (["O", "B-ORG", "I-ORG", "O", "O"], ["B-PER", "I-PER", "B-LOC", "I-LOC", "B-LOC"]),
+                            (["B-PER", "O", "O", "O", "O"], ["B-PER", "I-PER", "B-LOC", "I-LOC", "B-LOC"])]:
+        assert override_outside_longer_entities(tokens, model, gazetteer) == expected
+        assert override_outside_longer_entities(tokens, model, gazetteer) == override_with_gazetteer(tokens, model, gazetteer)
 
 
 def test_cli_scores_validation_and_a_model(mini_dataset, tmp_path):
@@ -108,9 +130,11 @@ def _hubkit(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_saved_gazetteers_load_back_per_language(tmp_path):
-    gazetteers = {"urdu": {("ثانیہ", "مرزا"): "PER"}, "sindhi": {("ڪراچي",): "LOC"}}
-    save_gazetteers(tmp_path, gazetteers, 6, {"chosen_on": "validation"}, {"sindhi": "override"})
-    assert load_gazetteers(tmp_path) == StoredGazetteers(gazetteers, 6, {"urdu": "fill", "sindhi": "override"})
+    gazetteers = {"urdu": {("ثانیہ", "مرزا"): "PER"}, "sindhi": {("ڪراچي",): "LOC"}, "shahmukhi": {("لہور",): "LOC"}}
+    save_gazetteers(tmp_path, gazetteers, 6, {"chosen_on": "validation"},
+                    {"sindhi": "override", "shahmukhi": "override-nested"})
+    assert load_gazetteers(tmp_path) == StoredGazetteers(
+        gazetteers, 6, {"urdu": "fill", "sindhi": "override", "shahmukhi": "override-nested"})
     assert load_gazetteers(tmp_path / "elsewhere") is None
 
 
@@ -183,8 +207,19 @@ def test_the_choice_keeps_a_share_only_when_filling_beats_the_model():
 def test_the_choice_overrides_where_the_model_mistypes_a_training_name():
     mistyped = _scores(["B-ORG", "I-ORG", "O", "B-LOC"])  # filling cannot touch the ORG; overriding retypes it
     choice = choose_language(TRAIN, VALIDATION, mistyped)
-    assert choice["mode"] == "override" and choice["grid"][0.0]["override"][choice["min_share"]] == 1.0
+    # nothing is nested: override-nested ties override, and a tie goes to the mode that changes less
+    assert choice["mode"] == "override-nested" and choice["grid"][0.0]["override"][choice["min_share"]] == 1.0
     assert choice["grid"][0.0]["fill"][choice["min_share"]] == choice["model"] == 0.5
+
+
+def test_the_choice_lets_a_longer_model_entity_keep_the_name_inside_it():
+    train = [(["پاکستان"], ["B-LOC"]), (["عمران", "خان"], ["B-PER", "I-PER"])]
+    validation = [(PTI_LINE, PTI_MODEL), (["عمران", "خان", "آیا"], ["B-PER", "I-PER", "O"])]
+    scores = _scores(PTI_MODEL, ["B-ORG", "I-ORG", "O"])  # the model mistypes the man in the second line
+    choice = choose_language(train, validation, scores)
+    assert choice["mode"] == "override-nested" and choice["f1"] == 1.0
+    # filling cannot retype the man; plain override retypes him but loses the party's name
+    assert max(choice["grid"][0.0]["fill"].values()) < 1.0 and max(choice["grid"][0.0]["override"].values()) < 1.0
 
 
 def test_the_bias_and_the_gazetteer_are_chosen_together():
@@ -195,6 +230,7 @@ def test_the_bias_and_the_gazetteer_are_chosen_together():
     assert (choice["outside_bias"], choice["mode"], choice["f1"]) == (1.5, "fill", 1.0)  # the nearest bias that works
     assert max(choice["grid"][0.5]["fill"].values()) < 1.0 and max(r["alone"] for r in choice["grid"].values()) < 1.0
     table = render({"urdu": choice})  # each way's best cell is the one the tie rule keeps
+    assert len({line.count("|") for line in table.splitlines()}) == 1  # a markdown table: as many cells in every row
     assert "| 50.00 (O bias 0.5) | 66.67 (O bias 1.5) | 100.00 (O bias 1.5, share > 0.3) |" in table
     assert table.rstrip().endswith("| fill, share > 0.3, O bias 1.5, 4 entries |")
     alone_better = _scores(["B-PER", "I-PER", "O", "B-LOC"], soft={(0, 2): ("B-ORG", 1.4)})

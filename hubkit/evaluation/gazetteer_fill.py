@@ -4,7 +4,8 @@ kept only where validation says they help, and stored with the model.
 
 For each language the model's validation scores are decoded at each O bias of `BIAS_GRID` and the
 tags combined with gazetteers built with each `MIN_SHARE_GRID` share, in each of the MODES (fill:
-the model wins where they overlap; override: the gazetteer does; hubkit.evaluation.gazetteer). The
+the model wins where they overlap; override: the gazetteer does; override-nested: the gazetteer
+does, except inside a longer model entity; hubkit.evaluation.gazetteer). The
 bias and gazetteer are chosen together because they interact: where the gazetteer restores the
 names training has seen, the model can be told to tag less of the rest. The triple (bias, mode,
 share) with the best validation F1 is kept when it beats the model alone at its own bias (a bias
@@ -32,7 +33,7 @@ def choose_language(train: list, validation: list, scores: list, model_bias: flo
     {"model": F1 alone at `model_bias`, "model_bias", "grid": {bias: {"alone": F1, mode: {share: F1}}},
     and the best "outside_bias", "mode", "min_share" (None, None: the bias alone), "gazetteer" (its
     entries or None) and "f1"}, all None when nothing beats the model at its own bias. Ties go to the
-    bias nearest the model's, then to the model alone, fill, override (in that order: less changes),
+    bias nearest the model's, then to the model alone, then the MODES in order (less change first),
     then to the smaller share."""
     from hubkit.evaluation.metrics import score
     from hubkit.evaluation.predict import decode_words
@@ -89,8 +90,9 @@ def describe_choice(choice: dict) -> str:
 
 def render(choices: dict) -> str:
     """Per language, validation F1 of the model alone at its own bias, the best of each way to decode
-    (alone at another bias, fill, override; each at its best bias and share), and what was kept."""
-    lines = ["| language | model alone | best alone | best fill | best override | kept |", "|---" * 6 + "|"]
+    (alone at another bias, each of the MODES; each at its best bias and share), and what was kept."""
+    lines = ["| language | model alone | best alone | " + " | ".join(f"best {m}" for m in MODES) + " | kept |",
+             "|---" * (len(MODES) + 4) + "|"]
     for lang, c in choices.items():
         cells = []
         for mode in (None, *MODES):  # None: the model alone
@@ -159,7 +161,8 @@ def add_cli(subparsers) -> argparse.ArgumentParser:
         description="Per language: build gazetteers from the train split (entries whose words are that entity in more "
                     f"than {', '.join(f'{s:g}' for s in MIN_SHARE_GRID)} of their training occurrences), combine them "
                     "with the model's validation predictions (fill: add matches where the model tagged nothing; "
-                    "override: matches replace the model's entities they overlap) at each O bias from "
+                    "override: matches replace the model's entities they overlap; override-nested: the same, except "
+                    "that a match inside a longer model entity gives way to it) at each O bias from "
                     f"{BIAS_GRID[0]:g} to {BIAS_GRID[-1]:g} (step 0.25), and keep the best bias, mode and share "
                     f"when it beats the model alone at its own bias. Writes {GAZETTEER_FILE} into the model folder; hubkit evaluate, "
                     "hubkit tag and the Space then use it.")

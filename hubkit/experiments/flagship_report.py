@@ -488,7 +488,8 @@ def _gazetteer_note(gazetteer: dict | None) -> list[str]:
     kept = ", ".join(f"{lang} ({describe_choice(g)}; validation F1 {g['model_f1']:.2f} -> "
                      f"{g['gazetteer_f1']:.2f})" for lang, g in gazetteer.items())
     return ["", f"The model's tags are combined with `{GAZETTEER_FILE}`: the train split's names, per language, "
-            "filling the words the model leaves untagged (fill) or replacing the entities they overlap (override), "
+            "filling the words the model leaves untagged (fill) or replacing the entities they overlap (override; "
+            "override-nested: except where the name lies inside a longer entity of the model), "
             "with an O bias for the language chosen together with them, "
             f"kept where validation F1 rose (`hubkit gazetteer`): {kept}. `hubkit tag`, `hubkit evaluate` "
             "and the Space apply it (`--no-gazetteer` / `--no_gazetteer` to tag with the model alone); "
