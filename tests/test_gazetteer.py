@@ -49,15 +49,16 @@ def test_fill_keeps_the_model_and_adds_only_untouched_matches():
     gazetteer = {("Lahore",): "LOC", ("Ali", "Khan"): "PER"}
     tokens = ["Ali", "Khan", "in", "Lahore"]
     model = ["B-ORG", "O", "O", "O"]  # the model's ORG overlaps the PER entry: the model wins
-    assert fill_from_gazetteer(tokens, model, gazetteer) == ["B-ORG", "O", "O", "B-LOC"]
+    assert fill_from_gazetteer(tag_sentence(tokens, gazetteer), model) == ["B-ORG", "O", "O", "B-LOC"]
 
 
 def test_override_replaces_the_model_entities_a_match_overlaps_and_keeps_the_rest():
     gazetteer = {("Ali", "Khan"): "PER"}
     tokens = ["Ali", "Khan", "Market", "in", "Quetta"]
     model = ["B-ORG", "I-ORG", "I-ORG", "O", "B-LOC"]  # the ORG overlaps the PER entry: the whole ORG goes
-    assert override_with_gazetteer(tokens, model, gazetteer) == ["B-PER", "I-PER", "O", "O", "B-LOC"]
-    assert fill_from_gazetteer(tokens, model, gazetteer) == model
+    found = tag_sentence(tokens, gazetteer)
+    assert override_with_gazetteer(found, model) == ["B-PER", "I-PER", "O", "O", "B-LOC"]
+    assert fill_from_gazetteer(found, model) == model
 
 
 # Imran Khan founded Pakistan Tehreek-e-Insaf (Shahmukhi): the party's name holds a place's
@@ -67,8 +68,9 @@ PTI_MODEL = ["B-PER", "I-PER", "O", "B-ORG", "I-ORG", "I-ORG", "O", "O", "O"]
 
 def test_override_nested_keeps_the_models_longer_entity_around_a_match():
     gazetteer = {("پاکستان",): "LOC", ("عمران", "خان"): "PER"}
-    assert override_with_gazetteer(PTI_LINE, PTI_MODEL, gazetteer)[3:6] == ["B-LOC", "O", "O"]  # the ORG is lost
-    assert override_outside_longer_entities(PTI_LINE, PTI_MODEL, gazetteer) == PTI_MODEL
+    found = tag_sentence(PTI_LINE, gazetteer)
+    assert override_with_gazetteer(found, PTI_MODEL)[3:6] == ["B-LOC", "O", "O"]  # the ORG is lost
+    assert override_outside_longer_entities(found, PTI_MODEL) == PTI_MODEL
 
 
 def test_override_nested_still_overrides_what_is_not_nested():
@@ -78,8 +80,8 @@ def test_override_nested_still_overrides_what_is_not_nested():
     for model, expected in [(["B-ORG", "I-ORG", "O", "O", "B-ORG"], ["B-PER", "I-PER", "B-LOC", "I-LOC", "B-LOC"]),
                             (["O", "B-ORG", "I-ORG", "O", "O"], ["B-PER", "I-PER", "B-LOC", "I-LOC", "B-LOC"]),
                             (["B-PER", "O", "O", "O", "O"], ["B-PER", "I-PER", "B-LOC", "I-LOC", "B-LOC"])]:
-        assert override_outside_longer_entities(tokens, model, gazetteer) == expected
-        assert override_outside_longer_entities(tokens, model, gazetteer) == override_with_gazetteer(tokens, model, gazetteer)
+        found = tag_sentence(tokens, gazetteer)
+        assert override_outside_longer_entities(found, model) == expected == override_with_gazetteer(found, model)
 
 
 def test_cli_scores_validation_and_a_model(mini_dataset, tmp_path):

@@ -89,30 +89,27 @@ def _written_in(tags: list[str], spans) -> list[str]:
     return tags
 
 
-def fill_from_gazetteer(tokens: list[str], model_tags: list[str], gazetteer: Gazetteer,
-                        max_words: int = 6) -> list[str]:
-    """The model's tags, plus every gazetteer match that touches no word the model tagged."""
-    return _written_in(model_tags, entity_spans(tag_sentence(tokens, gazetteer, max_words)))
+def fill_from_gazetteer(gazetteer_tags: list[str], model_tags: list[str]) -> list[str]:
+    """The model's tags, plus every gazetteer match (tag_sentence's tags) that touches no word the model tagged."""
+    return _written_in(model_tags, entity_spans(gazetteer_tags))
 
 
-def override_with_gazetteer(tokens: list[str], model_tags: list[str], gazetteer: Gazetteer,
-                            max_words: int = 6) -> list[str]:
+def override_with_gazetteer(gazetteer_tags: list[str], model_tags: list[str]) -> list[str]:
     """Every gazetteer match, plus each of the model's entities that overlaps none of them."""
-    return _written_in(tag_sentence(tokens, gazetteer, max_words), entity_spans(model_tags))
+    return _written_in(gazetteer_tags, entity_spans(model_tags))
 
 
-def override_outside_longer_entities(tokens: list[str], model_tags: list[str], gazetteer: Gazetteer,
-                                     max_words: int = 6) -> list[str]:
+def override_outside_longer_entities(gazetteer_tags: list[str], model_tags: list[str]) -> list[str]:
     """override_with_gazetteer, except that a match lying inside a longer entity of the model gives
     way to it: names of parties and bodies often hold a place's name ("Pakistan" in an ORG)."""
     model_spans = entity_spans(model_tags)
     nested = lambda start, end: any(s <= start and end <= e and e - s > end - start  # noqa: E731
                                     for _, s, e in model_spans)
-    matches = [m for m in entity_spans(tag_sentence(tokens, gazetteer, max_words)) if not nested(m[1], m[2])]
-    return _written_in(_written_in(["O"] * len(tokens), matches), model_spans)
+    matches = [m for m in entity_spans(gazetteer_tags) if not nested(m[1], m[2])]
+    return _written_in(_written_in(["O"] * len(model_tags), matches), model_spans)
 
 
-# How a gazetteer meets a model's tags: "fill" trusts the model where they overlap, "override" the
+# How a gazetteer's tags (tag_sentence, computed once per sentence) meet a model's: "fill" trusts the model where they overlap, "override" the
 # gazetteer, "override-nested" the gazetteer too, but not where its match lies inside a longer
 # model entity. Their order is the order ties prefer (hubkit.evaluation.gazetteer_fill): less change first.
 MODES = {"fill": fill_from_gazetteer, "override-nested": override_outside_longer_entities,
@@ -153,7 +150,7 @@ class StoredGazetteers(NamedTuple):
         entries = self.languages.get(language)
         if not entries:
             return list(model_tags)
-        return MODES[self.modes.get(language, "fill")](tokens, model_tags, entries, self.max_words)
+        return MODES[self.modes.get(language, "fill")](tag_sentence(tokens, entries, self.max_words), model_tags)
 
 
 def save_gazetteers(folder: str | Path, gazetteers: Gazetteers, max_words: int, about: dict,

@@ -20,7 +20,8 @@ import argparse
 from pathlib import Path
 
 from hubkit.errors import HubkitError
-from hubkit.evaluation.gazetteer import GAZETTEER_FILE, MODES, build_gazetteer, save_gazetteers, sentence_pairs
+from hubkit.evaluation.gazetteer import (GAZETTEER_FILE, MODES, build_gazetteer, save_gazetteers, sentence_pairs,
+                                         tag_sentence)
 
 MIN_SHARE_GRID = (0.3, 0.5, 0.7)
 BIAS_GRID = tuple(round(0.25 * i, 2) for i in range(-4, 21))  # -1 to 5 nats: wider than calibrate's, for override
@@ -41,12 +42,14 @@ def choose_language(train: list, validation: list, scores: list, model_bias: flo
     gold = [tags for _, tags in validation]
     f1 = lambda tags: score(gold, tags)["overall"]["f1"]  # noqa: E731
     built = {share: build_gazetteer(train, max_words, share) for share in grid}
+    # the matches depend on the share only: found once, not at every bias and mode
+    found = {share: [tag_sentence(tokens, built[share], max_words) for tokens, _ in validation] for share in grid}
     rows = {}
     for bias in sorted({*biases, model_bias}):
         tags = decode_words(scores, True, bias)
         rows[bias] = {"alone": f1(tags)} | {
-            mode: {share: f1([MODES[mode](tokens, t, built[share], max_words) for (tokens, _), t in zip(validation, tags)])
-                   for share in grid} for mode in modes}
+            mode: {share: f1([MODES[mode](g, t) for g, t in zip(found[share], tags)]) for share in grid}
+            for mode in modes}
     alone = rows[model_bias]["alone"]
     best_f1, bias, mode, share = _best(_cells(rows), model_bias)
     if best_f1 <= alone:

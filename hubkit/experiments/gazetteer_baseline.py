@@ -47,7 +47,7 @@ def run(dataset: str, split: str, languages: list[str], model: str | None = None
         out[lang] = {"entries": len(gazetteer), "gazetteer": _row(score(gold, found))}
         if classifier:
             pred = predict_words(*classifier, data[split][lang], desc=f"predicting {lang}")
-            filled = [fill_from_gazetteer(tokens, p, gazetteer, max_words) for (tokens, _), p in zip(sentences, pred)]
+            filled = [fill_from_gazetteer(g, p) for g, p in zip(found, pred)]
             out[lang]["model"] = _row(score(gold, pred))
             out[lang]["model+gazetteer"] = _row(score(gold, filled))
     return out
