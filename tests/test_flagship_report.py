@@ -226,3 +226,18 @@ def test_a_gazetteer_chosen_after_scoring_is_scored_again_and_reported_beside_th
     assert "| released | 1 | - | 70.00 | 70.00 | 70.00 | 70.00 |" in search  # alone, like the candidate below
     assert "| e4 | 1 | num_train_epochs 4 | 72.00 |" in search
     assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0 and calls == [folder]  # cached now
+
+
+def test_seeds_from_before_further_configs_existed_are_one_recipe_with_new_ones(tmp_path):
+    """Seeds trained before `--further_train_configs` existed record no such key; a seed trained after
+    records `[]`: the same recipe. A candidate that adds further configs shows them as its change."""
+    models = tmp_path / "models"
+    _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.6111)
+    _run_folder(models, "pakner-e5-small-seed2", 2, 0.72, 0.6333, further_train_configs=[])
+    _run_folder(models, "pakner-e5-small-search-further-seed1", 1, 0.75, 0.99,
+                further_train_configs=["urdu-uner", "urdu-jahangir"])
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    assert "Seeds: 1, 2 (2)." in text and "| urdu | 62.22 ± 1.57 |" in text
+    saved = json.loads((tmp_path / "out" / "seeds.json").read_text())
+    assert saved["search"][0]["changed"] == {"further_train_configs": ["urdu-uner", "urdu-jahangir"]}

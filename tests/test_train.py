@@ -429,6 +429,52 @@ def test_policy_picks_the_augmented_training_data(tmp_path):
         load_ner_data(str(repo), ["pashto"], policy="x2")
 
 
+def _further_repo(tmp_path) -> Path:
+    """Urdu and Sindhi configs, and a further Urdu config one of whose sentences is in Urdu's test."""
+    def ds(sentences, lang):
+        return datasets.Dataset.from_dict({
+            "id": [f"{lang}/{i}" for i in range(len(sentences))], "tokens": sentences,
+            "ner_tags": [[1] + [0] * (len(s) - 1) for s in sentences], "lang": [lang] * len(sentences),
+            "source": ["made-up"] * len(sentences)}, features=FEATURES)
+
+    def splits(lang, word):
+        return {split: ds([[f"{word}-{split}", "x"]] * 2, lang) for split in ("train", "validation", "test")}
+
+    further = ds([["news", "a"], ["urdu-test", "x"], ["news", "b"]], "ur")  # row 1 is a test sentence of Urdu
+    return write_repo(tmp_path / "further", {"urdu": splits("urdu", "urdu"), "sindhi": splits("sindhi", "sindhi"),
+                                             "urdu-news": {"train": further, "test": further}})
+
+
+def test_further_configs_join_their_language_without_evaluation_sentences(tmp_path, caplog):
+    from hubkit.data.loading import add_further_training
+
+    repo = str(_further_repo(tmp_path))
+    data = load_ner_data(repo, ["urdu", "sindhi"])
+    with caplog.at_level("WARNING"):
+        train = add_further_training(data["train"], repo, ["urdu-news"], (data["validation"], data["test"]))
+    assert train["urdu"]["tokens"] == [["urdu-train", "x"]] * 2 + [["news", "a"], ["news", "b"]]
+    assert set(train["urdu"]["hubkit_lang"]) == {"urdu"}  # its `lang` column says `ur`: the config name is used
+    assert train["sindhi"]["tokens"] == data["train"]["sindhi"]["tokens"]  # other languages untouched
+    assert "urdu-news: 1 training sentence(s) also in a validation or test split, left out: ur/1" in caplog.text
+    assert add_further_training(data["train"], repo, [], ()) is data["train"]
+
+
+@pytest.mark.parametrize("further, languages, message", [
+    ("urdu-nope", ["urdu"], "--further_train_configs urdu-nope: dataset .* has no such config"),
+    ("sindhi", ["urdu", "sindhi"], "--further_train_configs sindhi: 'sindhi' is a language config"),
+    ("urdu-news", ["sindhi"], "--further_train_configs urdu-news: its sentences are in urdu; it can join only one "
+                              "language trained here \\(sindhi\\)"),
+])
+def test_bad_further_configs_fail_before_training(further, languages, message, tmp_path, cache_dir, capsys):
+    repo = _further_repo(tmp_path)
+    out = tmp_path / "out"
+    args = train_args(repo, cache_dir, out, "--max_steps", "2", "--further_train_configs", further)
+    args[args.index("--languages") + 1:args.index("--languages") + 2] = languages
+    with pytest.raises(SystemExit, match=message):
+        main(args)
+    assert "training:" not in capsys.readouterr().err and not (out / "model.safetensors").exists()
+
+
 def test_evaluate_cli(trained, pakner_dir, tmp_path, capsys):
     from hubkit.evaluation.predict import add_cli as add_evaluate
 

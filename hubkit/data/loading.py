@@ -7,12 +7,14 @@ the languages of one split.
 
 from __future__ import annotations
 
+import logging
 from typing import Iterable
 
 from hubkit.data.labels import LABEL2ID, LABELS
 from hubkit.errors import DataError
 from hubkit.languages import CODE_TO_LANGUAGE, LANGUAGES
 
+logger = logging.getLogger(__name__)
 LANG_COLUMN = "hubkit_lang"  # the config a sentence was loaded from (what per-language scores use)
 REQUIRED_COLUMNS = ("tokens", "ner_tags")
 
@@ -103,6 +105,49 @@ def load_ner_data(dataset: str, languages: Iterable[str], policy: str | None = N
                 ds = ds.remove_columns(LANG_COLUMN)
             out[split][lang] = ds.add_column(LANG_COLUMN, [lang] * len(ds))
     return out
+
+
+def add_further_training(train: dict, dataset: str, further: Iterable[str], held_out: Iterable[dict]) -> dict:
+    """`train` ({language: Dataset}) with each further config's train split joined to the language
+    named in its `lang` column; a sentence that is also in a `held_out` split is left out and named
+    in the log, so that no validation or test sentence is trained on."""
+    further = list(further)
+    if not further:
+        return train
+    configs = config_names(dataset)
+    seen = {tuple(tokens) for parts in held_out for ds in parts.values() for tokens in ds["tokens"]}
+    out = dict(train)
+    for name in further:
+        ds = _further_split(dataset, name, configs, set(train))
+        lang = CODE_TO_LANGUAGE.get(ds["lang"][0], ds["lang"][0])
+        clash = [i for i, tokens in enumerate(ds["tokens"]) if tuple(tokens) in seen]
+        if clash:
+            ids = ds["id"] if "id" in ds.column_names else list(map(str, clash))
+            logger.warning("%s: %d training sentence(s) also in a validation or test split, left out: %s",
+                           name, len(clash), ", ".join(str(ids[i]) for i in clash[:10]))
+            ds = ds.select(sorted(set(range(len(ds))) - set(clash)))
+        logger.info("further training data: %s adds %d %s sentences", name, len(ds), lang)
+        ds = ds.add_column(LANG_COLUMN, [lang] * len(ds))
+        out[lang] = concat({lang: out[lang], name: ds})
+    return out
+
+
+def _further_split(dataset: str, name: str, configs: list[str], trained: set[str]):
+    """The checked train split of further config `name`, whose sentences are all of one trained language."""
+    where = f"--further_train_configs {name}"
+    if name in LANGUAGES:
+        raise DataError(f"{where}: {name!r} is a language config, trained through --languages")
+    if name not in configs:
+        raise DataError(f"{where}: dataset {dataset!r} has no such config (configs: {', '.join(configs)})")
+    dd = load_config(dataset, name)
+    if "train" not in dd:
+        raise DataError(f"{where}: dataset {dataset!r} config {name!r} has no train split (has {', '.join(dd)})")
+    ds = check_split(dd["train"], f"{dataset} [{name}/train]")
+    langs = {CODE_TO_LANGUAGE.get(code, code) for code in ds["lang"]} if "lang" in ds.column_names else set()
+    if len(langs) != 1 or not langs <= trained:
+        raise DataError(f"{where}: its sentences are in {', '.join(sorted(langs)) or 'no named language'}; "
+                        f"it can join only one language trained here ({', '.join(sorted(trained))})")
+    return ds.remove_columns(LANG_COLUMN) if LANG_COLUMN in ds.column_names else ds
 
 
 def check_split(ds, where: str):

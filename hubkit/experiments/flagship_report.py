@@ -36,7 +36,7 @@ RECIPE_FILE = Path(__file__).resolve().parents[2] / "configs" / "flagship.yaml"
 SEARCH = f"{RELEASE}-search-"  # candidate recipes: <models>/pakner-e5-small-search-<name>-seed<N>
 RECIPE_KEYS = ("base_model", "policy", "sampling_temperature", "keep_sentences_without_entities", "learning_rate",
                "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "freeze_word_embeddings",
-               "calibrate_outside_bias", "mixed_precision")
+               "calibrate_outside_bias", "mixed_precision", "further_train_configs")
 
 
 def seed_folders(models: Path) -> list[Path]:
@@ -205,8 +205,8 @@ def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
         results = json.loads((folder / "results.json").read_text())
         setup, ref = setup_of(folder, results), released.get(results["setup"]["seed"])
         rows.append({"name": re.sub(r"-seed\d+$", "", folder.name.removeprefix(SEARCH)), "seed": setup["seed"],
-                     "changed": {k: setup.get(k) for k in RECIPE_KEYS
-                                 if ref is None or setup.get(k) != ref["setup"].get(k)},
+                     "changed": {k: v for k, v in recipe_of(setup).items()
+                                 if ref is None or v != recipe_of(ref["setup"])[k]},
                      "validation_f1": {lang: _f1(results["validation"], lang) for lang in LANGS},
                      "curve": [100 * h["validation_f1"] for h in results["history"]],
                      "calibration": calibration_of(folder, results)})
@@ -338,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def recipe_of(setup: dict) -> dict:
-    return {k: setup.get(k) for k in RECIPE_KEYS}
+    # An empty list is an option left out: runs from before the option existed record nothing.
+    return {k: setup.get(k) if setup.get(k) != [] else None for k in RECIPE_KEYS}
 
 
 def merge_by_seed(committed: list[dict], scored: list[dict]) -> list[dict]:

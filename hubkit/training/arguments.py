@@ -108,6 +108,11 @@ class DataArguments(BaseDataArguments):
     keep_sentences_without_entities: float = field(
         default=1.0, metadata={"help": "share (0-1, seeded) of training sentences with no entity to keep; corpora "
                                        "where most sentences have none (Shahmukhi: 70%%) learn faster with less"})
+    further_train_configs: list[str] = field(
+        default_factory=list, metadata={"help": "further configs of --dataset (e.g. urdu-uner urdu-mk-pucit) whose "
+                                                "train split joins the training data of the language in their `lang` "
+                                                "column; a sentence also in a validation or test split is left out "
+                                                "(named in the log)"})
 
     ranges: ClassVar[dict] = {
         **BaseDataArguments.ranges,
@@ -115,7 +120,8 @@ class DataArguments(BaseDataArguments):
         "sampling_temperature": POSITIVE,
         "keep_sentences_without_entities": SHARE,
     }
-    recorded: ClassVar[tuple] = ("policy", "max_length", "sampling_temperature", "keep_sentences_without_entities")
+    recorded: ClassVar[tuple] = ("policy", "max_length", "sampling_temperature", "keep_sentences_without_entities",
+                               "further_train_configs")
 
 
 @dataclass

@@ -33,7 +33,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from hubkit.data.loading import LANG_COLUMN, concat, load_ner_data, normalize_languages
+from hubkit.data.loading import LANG_COLUMN, add_further_training, concat, load_ner_data, normalize_languages
 from hubkit.data.windows import MODEL_COLUMNS, encode_windows, model_max_length
 from hubkit.errors import DataError
 from hubkit.evaluation.metrics import format_table
@@ -98,6 +98,8 @@ def drop_sentences_without_entities(ds, keep: float, seed: int):
 def _training_data(data_args: DataArguments, languages: list[str], seed: int):
     """(train, validation, test): every language's splits loaded and checked, the training sentences sampled."""
     data = load_ner_data(data_args.dataset, languages, policy=data_args.policy)
+    data["train"] = add_further_training(data["train"], data_args.dataset, data_args.further_train_configs,
+                                         (data["validation"], data["test"]))
     if data_args.max_eval_samples:
         for split in ("validation", "test"):
             data[split] = {l: ds.select(range(min(len(ds), data_args.max_eval_samples))) for l, ds in data[split].items()}
