@@ -86,6 +86,11 @@ def test_encoder_card_header_and_tables_come_from_results():
     assert "| Pashto | ORG | " in card and "### Validation" in card and card.index("### Test") < card.index("### Validation")
     assert "precision 43.21, recall 34.56, F1 38.42 (52 gold entities). Corrected." in card
     assert "| epochs (run / planned) | 2 / 3 |" in card and "| word embeddings | frozen |" in card
+    assert "| further training data | none |" in card and "| sentences without entities kept | all |" in card
+    res["setup"].update(further_train_configs=["urdu-uner", "urdu-jahangir"], keep_sentences_without_entities=0.3)
+    card = cards.render_card(res)
+    assert "| further training data | urdu-uner urdu-jahangir |" in card
+    assert "| sentences without entities kept | 30% (seeded) |" in card
     assert "| batch size per device x accumulation x processes | 16 x 2 x 1 |" in card
     assert "## The release\n\nSeed 7 of 3.\n" in card and "### Warnings\n\n- only O predicted\n" in card
     assert 'model="ORG/pakner-tiny"' in card and "![confusion matrix](confusion_matrix.png)" in card

@@ -241,3 +241,4 @@ def test_seeds_from_before_further_configs_existed_are_one_recipe_with_new_ones(
     assert "Seeds: 1, 2 (2)." in text and "| urdu | 62.22 ± 1.57 |" in text
     saved = json.loads((tmp_path / "out" / "seeds.json").read_text())
     assert saved["search"][0]["changed"] == {"further_train_configs": ["urdu-uner", "urdu-jahangir"]}
+    assert "| further | 1 | further_train_configs urdu-uner urdu-jahangir | 75.00 |" in text

@@ -123,8 +123,9 @@ def add_further_training(train: dict, dataset: str, further: Iterable[str], held
         clash = [i for i, tokens in enumerate(ds["tokens"]) if tuple(tokens) in seen]
         if clash:
             ids = ds["id"] if "id" in ds.column_names else list(map(str, clash))
-            logger.warning("%s: %d training sentence(s) also in a validation or test split, left out: %s",
-                           name, len(clash), ", ".join(str(ids[i]) for i in clash[:10]))
+            logger.warning("%s: %d training sentence(s) also in a validation or test split, left out: %s%s",
+                           name, len(clash), ", ".join(str(ids[i]) for i in clash[:10]),
+                           ", ..." if len(clash) > 10 else "")
             ds = ds.select(sorted(set(range(len(ds))) - set(clash)))
         logger.info("further training data: %s adds %d %s sentences", name, len(ds), lang)
         ds = ds.add_column(LANG_COLUMN, [lang] * len(ds))

@@ -237,7 +237,8 @@ def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
                   if s["seed"] in {r["seed"] for r in rows}] + rows
     for row in candidates:
         val = row["validation_f1"]
-        changed = ", ".join(f"{k} {v}" for k, v in row["changed"].items()) or "-"
+        changed = ", ".join(f"{k} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                            for k, v in row["changed"].items()) or "-"
         lines.append(f"| {row['name']} | {row['seed']} | {changed} | " + " | ".join(f"{val[l]:.2f}" for l in LANGS)
                      + f" | {statistics.mean(val.values()):.2f} | {', '.join(f'{c:.2f}' for c in row['curve'])} | "
                      + _calibrated(row.get("calibration")) + " |")

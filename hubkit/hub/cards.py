@@ -125,13 +125,20 @@ def card_data(results: dict):
 
 
 # ----------------------------------------------------------------------------- encoder card
+def _share(share: float | None) -> str:
+    return "all" if share is None or share >= 1 else f"{100 * share:g}% (seeded)"
+
+
 def encoder_setup_rows(setup: dict) -> list[tuple[str, object]]:
     """The "Training setup" table of a masked-model card, straight from results["setup"]."""
     g = setup.get
     return [
         ("base model", shown(g("base_model"))), ("dataset", shown(g("dataset"))),
         ("languages", ", ".join(setup["languages"])), ("augmentation policy", g("policy") or "none"),
-        ("training sentences", g("train_sentences")), ("max sub-words per window", g("max_length")),
+        ("further training data", " ".join(g("further_train_configs") or []) or "none"),
+        ("training sentences", g("train_sentences")),
+        ("sentences without entities kept", _share(g("keep_sentences_without_entities"))),
+        ("max sub-words per window", g("max_length")),
         ("sampling temperature", g("sampling_temperature") or "none (concatenated)"),
         ("epochs (run / planned)", f"{g('epochs_run')} / {g('num_train_epochs')}"),
         ("optimizer steps", g("optimizer_steps")), ("best epoch (validation F1)", g("best_epoch")),

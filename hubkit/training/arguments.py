@@ -112,7 +112,7 @@ class DataArguments(BaseDataArguments):
         default_factory=list, metadata={"help": "further configs of --dataset (e.g. urdu-uner urdu-mk-pucit) whose "
                                                 "train split joins the training data of the language in their `lang` "
                                                 "column; a sentence also in a validation or test split is left out "
-                                                "(named in the log)"})
+                                                "(counted in the log, the first 10 by id)"})
 
     ranges: ClassVar[dict] = {
         **BaseDataArguments.ranges,
