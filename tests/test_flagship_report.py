@@ -242,3 +242,18 @@ def test_seeds_from_before_further_configs_existed_are_one_recipe_with_new_ones(
     saved = json.loads((tmp_path / "out" / "seeds.json").read_text())
     assert saved["search"][0]["changed"] == {"further_train_configs": ["urdu-uner", "urdu-jahangir"]}
     assert "| further | 1 | further_train_configs urdu-uner urdu-jahangir | 75.00 |" in text
+
+
+def test_a_candidate_on_the_augmented_dataset_at_equal_steps_shows_both_changes(tmp_path):
+    """The augmentation candidate trains on pakner-aug for the release's optimizer steps: the search row
+    names the dataset and the step budget, and seeds that record neither stay the released recipe."""
+    models = tmp_path / "models"
+    _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.6111, dataset="pakner")
+    _run_folder(models, "pakner-e5-small-seed2", 2, 0.72, 0.6333, dataset="pakner", max_steps=None)
+    _run_folder(models, "pakner-e5-small-search-aug-seed1", 1, 0.71, 0.99, dataset="pakner-aug", max_steps=20)
+    assert flagship_report.main([str(models), str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "RESULTS.md").read_text(encoding="utf-8")
+    assert "Seeds: 1, 2 (2)." in text
+    saved = json.loads((tmp_path / "out" / "seeds.json").read_text())
+    assert saved["search"][0]["changed"] == {"dataset": "pakner-aug", "max_steps": 20}
+    assert "| aug | 1 | dataset pakner-aug, max_steps 20 | 71.00 |" in text

@@ -391,6 +391,7 @@ def test_frozen_word_embeddings_stay_as_loaded_and_precision_is_per_call(pakner_
     # bf16 where the CPU has it; on one without, fp32 with a warning (tests/test_hardware.py)
     assert setup["mixed_precision"] == ("bf16" if cpu_has_native_bf16() else "no")
     assert setup["freeze_word_embeddings"] is True
+    assert setup["max_steps"] == 4  # a step budget is part of the recipe (the flagship search compares at equal steps)
     # A second call in the same process does not inherit the first one's bf16.
     assert main(train_args(pakner_dir, cache, tmp_path / "plain", "--max_steps", "1", "--mixed_precision", "no")) == 0
     assert json.loads((tmp_path / "plain" / "results.json").read_text())["setup"]["mixed_precision"] == "no"

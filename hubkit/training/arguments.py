@@ -93,7 +93,7 @@ class BaseTrainArguments:
     recorded: ClassVar[tuple] = ("seed", "license")
     recorded_when_training: ClassVar[tuple] = (
         "per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate", "lr_scheduler_type",
-        "warmup_ratio", "weight_decay", "max_grad_norm")
+        "warmup_ratio", "weight_decay", "max_grad_norm", "max_steps")
 
 
 # ----------------------------------------------------------------------------- masked encoder (train.py)
