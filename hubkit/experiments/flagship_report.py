@@ -34,9 +34,10 @@ BASELINES = {"shahmukhi": "75.55 (BiLSTM-ELMo, 2021, same test)"}
 RELEASE = "pakner-e5-small"
 RECIPE_FILE = Path(__file__).resolve().parents[2] / "configs" / "flagship.yaml"
 SEARCH = f"{RELEASE}-search-"  # candidate recipes: <models>/pakner-e5-small-search-<name>-seed<N>
-RECIPE_KEYS = ("base_model", "dataset", "policy", "sampling_temperature", "keep_sentences_without_entities", "learning_rate",
-               "num_train_epochs", "per_device_train_batch_size", "warmup_ratio", "freeze_word_embeddings",
-               "calibrate_outside_bias", "mixed_precision", "further_train_configs", "max_steps")
+RECIPE_KEYS = ("base_model", "dataset", "further_train_configs", "policy", "sampling_temperature",
+               "keep_sentences_without_entities", "learning_rate", "num_train_epochs", "max_steps",
+               "per_device_train_batch_size", "warmup_ratio", "freeze_word_embeddings", "calibrate_outside_bias",
+               "mixed_precision")
 
 
 def seed_folders(models: Path) -> list[Path]:
