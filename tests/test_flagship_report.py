@@ -257,3 +257,28 @@ def test_a_candidate_on_the_augmented_dataset_at_equal_steps_shows_both_changes(
     saved = json.loads((tmp_path / "out" / "seeds.json").read_text())
     assert saved["search"][0]["changed"] == {"dataset": "pakner-aug", "max_steps": 20}
     assert "| aug | 1 | dataset pakner-aug, max_steps 20 | 71.00 |" in text
+
+
+def test_the_search_picture_draws_every_candidate_seed_beside_the_released_seeds(tmp_path):
+    from hubkit.experiments.flagship_plot import search_series
+
+    models, out = tmp_path / "models", tmp_path / "out"
+    _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.61)
+    _run_folder(models, "pakner-e5-small-seed2", 2, 0.72, 0.63)
+    _run_folder(models, "pakner-e5-small-search-t2-seed1", 1, 0.75, 0.98, sampling_temperature=2.0)
+    _run_folder(models, "pakner-e5-small-search-t2-seed2", 2, 0.71, 0.98, sampling_temperature=2.0)
+    assert flagship_report.main([str(models), str(out)]) == 0
+    assert (out / "search.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "](search.png)" in (out / "RESULTS.md").read_text(encoding="utf-8")
+    saved = json.loads((out / "seeds.json").read_text())
+    series = search_series(saved["seeds"], saved["search"])
+    assert [(r["name"], r["seed"], r["mean_of_4"]) for r in series["candidates"]] == [("t2", 1, 75.0), ("t2", 2, 71.0)]
+    assert [r["curve"] for r in series["released"]] == [[60.0, 70.0], [62.0, 72.0]]
+
+
+def test_without_a_search_there_is_no_picture(tmp_path):
+    models, out = tmp_path / "models", tmp_path / "out"
+    _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.61)
+    assert flagship_report.main([str(models), str(out)]) == 0
+    assert not (out / "search.png").exists()
+    assert "search.png" not in (out / "RESULTS.md").read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ from pathlib import Path
 from hubkit.evaluation.calibration import RESULT_FILE, folder_outside_bias, grid_row
 from hubkit.evaluation.gazetteer import GAZETTEER_FILE
 from hubkit.evaluation.gazetteer_fill import describe_choice
+from hubkit.experiments.flagship_plot import PLOT_FILE, plot_search
 from hubkit.hardware import cpu_flags, cpu_has_native_bf16
 from hubkit.languages import LANGUAGES
 
@@ -231,6 +232,7 @@ def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
              "| recipe | seed | changed from configs/flagship.yaml | " + " | ".join(LANGS) + " | mean of 4 | "
              "overall by epoch | O bias chosen on validation: mean of 4 (per language) |",
              "|---|---|---|" + "---|" * (len(LANGS) + 3)]
+    lines[1:1] = ["", f"![validation F1 by epoch, and each candidate's mean of 4 against the released seeds]({PLOT_FILE})"]
     candidates = [{"name": "released", "seed": s["seed"], "changed": {},  # the model alone, like the candidates
                    "validation_f1": s["validation_without_gazetteer_f1"],
                    "curve": [100 * h["validation_f1"] for h in s["history"]], "calibration": s.get("calibration")}
@@ -329,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     search = merge_search(committed.get("search", []), search_rows(models, seeds))
     text = render_results(seeds, cpu, search) + ("\n" + notes.read_text(encoding="utf-8") if notes.is_file() else "")
     (out / "RESULTS.md").write_text(text, encoding="utf-8")
+    if search:
+        plot_search(seeds, search, out / PLOT_FILE)
     public = [{k: v for k, v in s.items() if k != "setup"} | {"setup": _public_setup(s["setup"])} for s in seeds]
     (out / "seeds.json").write_text(json.dumps({"cpu": cpu, "seeds": public, "search": search}, indent=1) + "\n")
     print(f"wrote {out / 'RESULTS.md'} ({len(seeds)} seed(s))")
