@@ -37,7 +37,8 @@ def plot_search(seeds: list[dict], search: list[dict], path: Path) -> Path:
 
     series = search_series(seeds, search)
     names = sorted({c["name"] for c in series["candidates"]})
-    colours = {name: plt.get_cmap("tab10")(i % 10) for i, name in enumerate(names)}
+    palette = [plt.get_cmap("tab10")(i) for i in range(10) if i != 7]  # tab10's 7th is the released runs' grey
+    colours = {name: palette[i % len(palette)] for i, name in enumerate(names)}
     fig, (curves, choice) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]})
     for run in series["released"]:
         curves.plot(range(1, len(run["curve"]) + 1), run["curve"], color="grey", lw=2.5, alpha=0.6)
