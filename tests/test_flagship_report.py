@@ -260,7 +260,7 @@ def test_a_candidate_on_the_augmented_dataset_at_equal_steps_shows_both_changes(
 
 
 def test_the_search_picture_draws_every_candidate_seed_beside_the_released_seeds(tmp_path):
-    from hubkit.experiments.flagship_plot import search_series
+    from hubkit.experiments.flagship_plot import mean_of_4
 
     models, out = tmp_path / "models", tmp_path / "out"
     _run_folder(models, "pakner-e5-small-seed1", 1, 0.70, 0.61)
@@ -271,9 +271,10 @@ def test_the_search_picture_draws_every_candidate_seed_beside_the_released_seeds
     assert (out / "search.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "](search.png)" in (out / "RESULTS.md").read_text(encoding="utf-8")
     saved = json.loads((out / "seeds.json").read_text())
-    series = search_series(saved["seeds"], saved["search"])
-    assert [(r["name"], r["seed"], r["mean_of_4"]) for r in series["candidates"]] == [("t2", 1, 75.0), ("t2", 2, 71.0)]
-    assert [r["curve"] for r in series["released"]] == [[60.0, 70.0], [62.0, 72.0]]
+    drawn = flagship_report.released_rows(saved["seeds"]) + saved["search"]  # the rows main() draws
+    assert [(r["name"], r["seed"], mean_of_4(r)) for r in drawn] == [
+        ("released", 1, 70.0), ("released", 2, 72.0), ("t2", 1, 75.0), ("t2", 2, 71.0)]
+    assert [r["curve"] for r in drawn[:2]] == [[60.0, 70.0], [62.0, 72.0]]
 
 
 def test_without_a_search_there_is_no_picture(tmp_path):

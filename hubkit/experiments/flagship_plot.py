@@ -14,28 +14,24 @@ from pathlib import Path
 from hubkit.languages import LANGUAGES
 
 PLOT_FILE = "search.png"
+RELEASED = "released"  # the name of the released recipe's rows
 SEED_STYLES = ("-", "--", ":")
 
 
-def search_series(seeds: list[dict], search: list[dict]) -> dict:
-    """What the picture draws: per run its recipe name, seed, epoch curve and mean of 4 (F1 points)."""
-    def run(name: str, seed: int, curve: list[float], validation: dict) -> dict:
-        return {"name": name, "seed": seed, "curve": curve,
-                "mean_of_4": statistics.mean(validation[lang] for lang in LANGUAGES)}
-
-    released = [run("released", s["seed"], [100 * h["validation_f1"] for h in s["history"]],
-                    s["validation_without_gazetteer_f1"]) for s in seeds]
-    candidates = [run(r["name"], r["seed"], r["curve"], r["validation_f1"]) for r in search]
-    return {"released": released, "candidates": candidates}
+def mean_of_4(row: dict) -> float:
+    """What a candidate is chosen by: the model alone's validation F1, averaged over the languages."""
+    return statistics.mean(row["validation_f1"][lang] for lang in LANGUAGES)
 
 
-def plot_search(seeds: list[dict], search: list[dict], path: Path) -> Path:
+def plot_search(rows: list[dict], path: Path) -> Path:
+    """rows: the search table's, each with name, seed, curve (F1 by epoch) and validation_f1 per language."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    series = search_series(seeds, search)
+    series = {"released": [r for r in rows if r["name"] == RELEASED],
+              "candidates": [r for r in rows if r["name"] != RELEASED]}
     names = sorted({c["name"] for c in series["candidates"]})
     palette = [plt.get_cmap("tab10")(i) for i in range(10) if i != 7]  # tab10's 7th is the released runs' grey
     colours = {name: palette[i % len(palette)] for i, name in enumerate(names)}
@@ -63,13 +59,13 @@ def plot_search(seeds: list[dict], search: list[dict], path: Path) -> Path:
 
 def _choice_panel(ax, series: dict, names: list[str], colours: dict) -> None:
     """Mean of 4 per candidate seed, against the released seeds' band."""
-    means = [run["mean_of_4"] for run in series["released"]]
+    means = [mean_of_4(run) for run in series["released"]]
     mid = statistics.mean(means)
     spread = statistics.stdev(means) if len(means) > 1 else 0.0
     ax.axhspan(mid - spread, mid + spread, color="grey", alpha=0.25, label="released: mean ± std")
     ax.axhline(mid, color="grey", lw=1)
     for x, name in enumerate(names):
-        ys = [run["mean_of_4"] for run in series["candidates"] if run["name"] == name]
+        ys = [mean_of_4(run) for run in series["candidates"] if run["name"] == name]
         ax.scatter([x] * len(ys), ys, color=colours[name], zorder=3)
     ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=8)
     ax.set(ylabel="validation F1, mean of 4 languages", title="model alone, one dot per seed")

@@ -24,7 +24,7 @@ from pathlib import Path
 from hubkit.evaluation.calibration import RESULT_FILE, folder_outside_bias, grid_row
 from hubkit.evaluation.gazetteer import GAZETTEER_FILE
 from hubkit.evaluation.gazetteer_fill import describe_choice
-from hubkit.experiments.flagship_plot import PLOT_FILE, plot_search
+from hubkit.experiments.flagship_plot import PLOT_FILE, RELEASED, plot_search
 from hubkit.hardware import cpu_flags, cpu_has_native_bf16
 from hubkit.languages import LANGUAGES
 
@@ -233,11 +233,7 @@ def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
              "overall by epoch | O bias chosen on validation: mean of 4 (per language) |",
              "|---|---|---|" + "---|" * (len(LANGS) + 3)]
     lines[1:1] = ["", f"![validation F1 by epoch, and each candidate's mean of 4 against the released seeds]({PLOT_FILE})"]
-    candidates = [{"name": "released", "seed": s["seed"], "changed": {},  # the model alone, like the candidates
-                   "validation_f1": s["validation_without_gazetteer_f1"],
-                   "curve": [100 * h["validation_f1"] for h in s["history"]], "calibration": s.get("calibration")}
-                  for s in seeds
-                  if s["seed"] in {r["seed"] for r in rows}] + rows
+    candidates = [r for r in released_rows(seeds) if r["seed"] in {row["seed"] for row in rows}] + rows
     for row in candidates:
         val = row["validation_f1"]
         changed = ", ".join(f"{k} {' '.join(map(str, v)) if isinstance(v, list) else v}"
@@ -246,6 +242,13 @@ def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
                      + f" | {statistics.mean(val.values()):.2f} | {', '.join(f'{c:.2f}' for c in row['curve'])} | "
                      + _calibrated(row.get("calibration")) + " |")
     return lines + [""]
+
+
+def released_rows(seeds: list[dict]) -> list[dict]:
+    """The released seeds as rows of the search: the model alone, like the candidates."""
+    return [{"name": RELEASED, "seed": s["seed"], "changed": {}, "validation_f1": s["validation_without_gazetteer_f1"],
+             "curve": [100 * h["validation_f1"] for h in s["history"]], "calibration": s.get("calibration")}
+            for s in seeds]
 
 
 def _calibrated(calibration: dict | None) -> str:
@@ -332,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render_results(seeds, cpu, search) + ("\n" + notes.read_text(encoding="utf-8") if notes.is_file() else "")
     (out / "RESULTS.md").write_text(text, encoding="utf-8")
     if search:
-        plot_search(seeds, search, out / PLOT_FILE)
+        plot_search(released_rows(seeds) + search, out / PLOT_FILE)
     public = [{k: v for k, v in s.items() if k != "setup"} | {"setup": _public_setup(s["setup"])} for s in seeds]
     (out / "seeds.json").write_text(json.dumps({"cpu": cpu, "seeds": public, "search": search}, indent=1) + "\n")
     print(f"wrote {out / 'RESULTS.md'} ({len(seeds)} seed(s))")
