@@ -24,7 +24,7 @@ from pathlib import Path
 from hubkit.evaluation.calibration import RESULT_FILE, folder_outside_bias, grid_row
 from hubkit.evaluation.gazetteer import GAZETTEER_FILE
 from hubkit.evaluation.gazetteer_fill import describe_choice
-from hubkit.experiments.flagship_plot import PLOT_FILE, RELEASED, plot_search
+from hubkit.experiments.flagship_plot import PLOT_FILE, RELEASED, mean_of_4, plot_search
 from hubkit.hardware import cpu_flags, cpu_has_native_bf16
 from hubkit.languages import LANGUAGES
 
@@ -210,7 +210,7 @@ def search_rows(models: Path, seeds: list[dict]) -> list[dict]:
                      "changed": {k: v for k, v in recipe_of(setup).items()
                                  if ref is None or v != recipe_of(ref["setup"])[k]},
                      "validation_f1": {lang: _f1(results["validation"], lang) for lang in LANGS},
-                     "curve": [100 * h["validation_f1"] for h in results["history"]],
+                     "curve": validation_curve(results["history"]),
                      "calibration": calibration_of(folder, results)})
     return rows
 
@@ -239,15 +239,20 @@ def render_search(rows: list[dict], seeds: list[dict]) -> list[str]:
         changed = ", ".join(f"{k} {' '.join(map(str, v)) if isinstance(v, list) else v}"
                             for k, v in row["changed"].items()) or "-"
         lines.append(f"| {row['name']} | {row['seed']} | {changed} | " + " | ".join(f"{val[l]:.2f}" for l in LANGS)
-                     + f" | {statistics.mean(val.values()):.2f} | {', '.join(f'{c:.2f}' for c in row['curve'])} | "
+                     + f" | {mean_of_4(row):.2f} | {', '.join(f'{c:.2f}' for c in row['curve'])} | "
                      + _calibrated(row.get("calibration")) + " |")
     return lines + [""]
+
+
+def validation_curve(history: list[dict]) -> list[float]:
+    """Pooled validation F1 after each epoch, in points."""
+    return [100 * h["validation_f1"] for h in history]
 
 
 def released_rows(seeds: list[dict]) -> list[dict]:
     """The released seeds as rows of the search: the model alone, like the candidates."""
     return [{"name": RELEASED, "seed": s["seed"], "changed": {}, "validation_f1": s["validation_without_gazetteer_f1"],
-             "curve": [100 * h["validation_f1"] for h in s["history"]], "calibration": s.get("calibration")}
+             "curve": validation_curve(s["history"]), "calibration": s.get("calibration")}
             for s in seeds]
 
 
@@ -308,7 +313,7 @@ def render_results(seeds: list[dict], cpu: str, search: list[dict] = ()) -> str:
               "## Training", ""]
     for s in seeds:
         st = s["setup"]
-        curve = ", ".join(f"{100 * h['validation_f1']:.2f}" for h in s["history"])
+        curve = ", ".join(f"{c:.2f}" for c in validation_curve(s["history"]))
         lines.append(f"- seed {s['seed']}: {st['train_sentences']:,} training sentences, {st['epochs_run']} epochs, "
                      f"{st['optimizer_steps']:,} steps, {st.get('train_words_per_second', 0):.0f} words/s, "
                      f"mixed precision `{st['mixed_precision']}`, {st.get('cpu_threads') or 'default'} threads, "
